@@ -1,0 +1,93 @@
+"""The DRF authentication class for refreshauth's access tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from . import tokens
+from .conf import settings
+from .exceptions import RefreshAuthError, RevokedToken, ServiceUnavailable, TokenError
+from .sessions import is_session_revoked
+
+MAX_HEADER_LENGTH = 8192
+
+
+class AuthenticationFailed(exceptions.AuthenticationFailed):
+    """A 401 whose body carries refreshauth's ``code`` beside ``detail``, whatever
+    exception handler the project uses."""
+
+    def __init__(self, error: RefreshAuthError) -> None:
+        super().__init__(detail={"detail": error.detail, "code": error.code}, code=error.code)
+
+
+class Unavailable(exceptions.APIException):
+    status_code = 503
+    default_code = "service_unavailable"
+
+    def __init__(self, error: ServiceUnavailable) -> None:
+        super().__init__(detail={"detail": error.detail, "code": error.code}, code=error.code)
+        self.wait = error.retry_after
+
+
+def bearer_token(request: Request) -> str | None:
+    """The credential of an ``Authorization: Bearer`` header, or None for any other scheme.
+
+    Raises ``InvalidToken`` for a Bearer header without exactly one credential.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    credential = credential.strip(" ")
+    if not credential or " " in credential or len(header) > MAX_HEADER_LENGTH:
+        raise tokens.InvalidToken()
+    return credential
+
+
+class AccessTokenAuthentication(BaseAuthentication):
+    """Authenticates ``Authorization: Bearer <access token>``.
+
+    ``request.user`` is the token's active user and ``request.auth`` its verified claims
+    (a dict with ``sid``, the session id). One primary-key query and, with
+    ``REVOKE_ACCESS_TOKENS``, one cache read per request.
+    """
+
+    www_authenticate_realm = "api"
+
+    def authenticate(self, request: Request) -> tuple[Any, dict[str, Any]] | None:
+        try:
+            token = bearer_token(request)
+            if token is None:
+                return None
+            claims = tokens.decode_access(token)
+            if settings.REVOKE_ACCESS_TOKENS and is_session_revoked(claims["sid"]):
+                raise RevokedToken()
+            user = self._user(claims["sub"])
+        except ServiceUnavailable as exc:
+            raise Unavailable(exc) from None
+        except TokenError as exc:
+            raise AuthenticationFailed(exc) from None
+        return user, claims
+
+    def _user(self, sub: str) -> Any:
+        model = get_user_model()
+        try:
+            user = model._default_manager.get(**{settings.USER_ID_FIELD: sub})
+        except (model.DoesNotExist, ValueError, TypeError, ValidationError):
+            raise RevokedToken() from None
+        if not getattr(user, "is_active", True):
+            raise RevokedToken()
+        return user
+
+    def authenticate_header(self, request: Request) -> str:
+        value = f'Bearer realm="{self.www_authenticate_realm}"'
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header.partition(" ")[0].lower() == "bearer":
+            value += ', error="invalid_token"'
+        return value

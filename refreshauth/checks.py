@@ -1,0 +1,382 @@
+"""System checks for the ``REFRESHAUTH`` setting.
+
+| id | what |
+|---|---|
+| E001 | ``REFRESHAUTH`` is not a dict |
+| E002 | unknown key |
+| E003 | a value of the wrong type |
+| E004 | a lifetime that is not positive, or a negative ``LEEWAY`` |
+| E005 | ``ACCESS_TOKEN_LIFETIME`` not shorter than ``REFRESH_TOKEN_LIFETIME`` |
+| E006 | access and refresh secrets are equal |
+| E007 | unsupported ``ALGORITHM`` |
+| E008 | ``REFRESH_TOKEN_TRANSPORT`` is neither "body" nor "cookie" |
+| E009 | a secret shorter than its algorithm needs |
+| E010 | ``REUSE_GRACE_PERIOD`` negative, or not shorter than ``ACCESS_TOKEN_LIFETIME`` |
+| E011 | asymmetric ``ALGORITHM`` without a usable ``ACCESS_TOKEN_PRIVATE_KEY`` |
+| E012 | ``ACCESS_TOKEN_PRIVATE_KEY`` set with an HMAC ``ALGORITHM`` |
+| E013 | a rate that django-ratelimit cannot read |
+| E014 | cookie settings a browser would silently refuse |
+| E015 | ``EXTRA_CLAIMS`` is not an importable callable |
+| E016 | ``USER_ID_FIELD`` is not a field of the user model |
+| E017 | ``CACHE_ALIAS`` is not in ``CACHES`` |
+| E018 | ``MAX_SESSIONS_PER_USER`` is not a positive integer |
+| W001 | ``REUSE_GRACE_PERIOD`` above 60 seconds |
+| W002 | (deploy) the revocation cache is not shared between processes or may evict |
+| W003 | (deploy) the rate-limit cache is not shared between processes |
+| W004 | (deploy) asymmetric ``ALGORITHM`` without ``ISSUER`` or ``AUDIENCE`` |
+| W005 | (deploy) cookie transport with ``REFRESH_COOKIE_SECURE = False`` |
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
+
+from . import tokens
+from .conf import DEFAULTS
+
+Messages = list[checks.CheckMessage]
+RATE_RE = re.compile(r"^\d+/\d*[smhd]$", re.IGNORECASE)
+LOCAL_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+GRACE_WARNING = timedelta(seconds=60)
+
+
+def _is_str_or_bytes(value: Any) -> bool:
+    return isinstance(value, str | bytes)
+
+
+def _optional(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or test(value)
+
+
+def _list_of_keys(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(_is_str_or_bytes(v) for v in value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "ACCESS_TOKEN_LIFETIME": (lambda v: isinstance(v, timedelta), "a timedelta"),
+    "REFRESH_TOKEN_LIFETIME": (lambda v: isinstance(v, timedelta), "a timedelta"),
+    "SESSION_MAX_LIFETIME": (_optional(lambda v: isinstance(v, timedelta)), "a timedelta or None"),
+    "REUSE_GRACE_PERIOD": (lambda v: isinstance(v, timedelta), "a timedelta"),
+    "ACCESS_TOKEN_SECRET": (_optional(_is_str_or_bytes), "a str, bytes or None"),
+    "REFRESH_TOKEN_SECRET": (_optional(_is_str_or_bytes), "a str, bytes or None"),
+    "ACCESS_TOKEN_SECRET_FALLBACKS": (_optional(_list_of_keys), "a list of str or bytes"),
+    "REFRESH_TOKEN_SECRET_FALLBACKS": (_optional(_list_of_keys), "a list of str or bytes"),
+    "ACCESS_TOKEN_PRIVATE_KEY": (_optional(_is_str_or_bytes), "a PEM str, bytes or None"),
+    "ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS": (_list_of_keys, "a list of PEM keys"),
+    "ALGORITHM": (lambda v: isinstance(v, str), "a str"),
+    "ISSUER": (_optional(lambda v: isinstance(v, str)), "a str or None"),
+    "AUDIENCE": (
+        _optional(
+            lambda v: isinstance(v, str)
+            or (isinstance(v, list | tuple) and all(isinstance(a, str) for a in v))
+        ),
+        "a str, a list of str or None",
+    ),
+    "LEEWAY": (lambda v: isinstance(v, timedelta), "a timedelta"),
+    "USER_ID_FIELD": (lambda v: isinstance(v, str), "a str"),
+    "EXTRA_CLAIMS": (_optional(lambda v: isinstance(v, str)), "a dotted path or None"),
+    "MAX_SESSIONS_PER_USER": (_optional(_is_int), "an int or None"),
+    "LOGIN_RATE": (_optional(lambda v: isinstance(v, str)), "a rate such as '5/m', or None"),
+    "LOGIN_ACCOUNT_RATE": (
+        _optional(lambda v: isinstance(v, str)),
+        "a rate such as '100/h', or None",
+    ),
+    "REFRESH_RATE": (_optional(lambda v: isinstance(v, str)), "a rate such as '30/m', or None"),
+    "REFRESH_TOKEN_TRANSPORT": (lambda v: isinstance(v, str), "a str"),
+    "REFRESH_COOKIE_NAME": (lambda v: isinstance(v, str) and bool(v), "a non-empty str"),
+    "REFRESH_COOKIE_SECURE": (lambda v: isinstance(v, bool), "a bool"),
+    "REFRESH_COOKIE_SAMESITE": (_optional(lambda v: isinstance(v, str)), "a str or None"),
+    "REFRESH_COOKIE_PATH": (_optional(lambda v: isinstance(v, str)), "a str or None"),
+    "REFRESH_COOKIE_DOMAIN": (_optional(lambda v: isinstance(v, str)), "a str or None"),
+    "REVOKE_ACCESS_TOKENS": (lambda v: isinstance(v, bool), "a bool"),
+    "CACHE_ALIAS": (lambda v: isinstance(v, str), "a str"),
+}
+
+
+def _error(id_: int, msg: str, hint: str | None = None) -> checks.Error:
+    return checks.Error(msg, hint=hint, id=f"refreshauth.E{id_:03d}")
+
+
+def _warning(id_: int, msg: str, hint: str | None = None) -> checks.Warning:
+    return checks.Warning(msg, hint=hint, id=f"refreshauth.W{id_:03d}")
+
+
+def _config() -> tuple[dict[str, Any], Messages]:
+    """The merged settings, or the errors that keep them from being read."""
+    raw = getattr(django_settings, "REFRESHAUTH", {})
+    if not isinstance(raw, dict):
+        return {}, [_error(1, "REFRESHAUTH must be a dict.")]
+    errors: Messages = []
+    for key in sorted(set(raw) - set(DEFAULTS)):
+        errors.append(
+            _error(2, f"REFRESHAUTH has an unknown key {key!r}.", hint="Check its spelling.")
+        )
+    merged = {**DEFAULTS, **{k: v for k, v in raw.items() if k in DEFAULTS}}
+    for key, (test, expected) in TYPES.items():
+        if not test(merged[key]):
+            errors.append(
+                _error(3, f"REFRESHAUTH[{key!r}] must be {expected}, not {merged[key]!r}.")
+            )
+            merged[key] = DEFAULTS[key]
+    return merged, errors
+
+
+def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> Messages:
+    config, errors = _config()
+    if not config:
+        return errors
+    errors += _check_lifetimes(config)
+    errors += _check_keys(config)
+    errors += _check_rates(config)
+    errors += _check_cookie(config)
+    errors += _check_references(config)
+    return errors
+
+
+def _check_lifetimes(c: dict[str, Any]) -> Messages:
+    errors: Messages = []
+    zero = timedelta(0)
+    for key in ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME", "SESSION_MAX_LIFETIME"):
+        if c[key] is not None and c[key] <= zero:
+            errors.append(_error(4, f"REFRESHAUTH[{key!r}] must be positive."))
+    if c["LEEWAY"] < zero:
+        errors.append(_error(4, "REFRESHAUTH['LEEWAY'] must not be negative."))
+    if errors:
+        return errors
+    if c["ACCESS_TOKEN_LIFETIME"] >= c["REFRESH_TOKEN_LIFETIME"]:
+        errors.append(
+            _error(5, "ACCESS_TOKEN_LIFETIME must be shorter than REFRESH_TOKEN_LIFETIME.")
+        )
+    grace = c["REUSE_GRACE_PERIOD"]
+    if grace < zero or grace >= c["ACCESS_TOKEN_LIFETIME"]:
+        errors.append(
+            _error(
+                10,
+                "REUSE_GRACE_PERIOD must be at least 0 and shorter than ACCESS_TOKEN_LIFETIME.",
+                hint="A few seconds is enough for racing browser tabs.",
+            )
+        )
+    elif grace > GRACE_WARNING:
+        errors.append(
+            _warning(
+                1,
+                "REUSE_GRACE_PERIOD is above 60 seconds: a stolen refresh token stays "
+                "usable for that long after its owner refreshed.",
+            )
+        )
+    return errors
+
+
+def _secret_length_errors(name: str, value: Any, algorithm: str) -> Messages:
+    need = tokens.HMAC_KEY_BYTES[algorithm]
+    values = value if isinstance(value, list | tuple) else [value]
+    if any(v is not None and len(tokens._as_bytes(v)) < need for v in values):
+        return [
+            _error(
+                9,
+                f"REFRESHAUTH[{name!r}] is shorter than {need} bytes, which {algorithm} needs.",
+                hint="Leave it unset to derive it from SECRET_KEY, or use secrets.token_urlsafe(64).",
+            )
+        ]
+    return []
+
+
+def _check_keys(c: dict[str, Any]) -> Messages:
+    algorithm = c["ALGORITHM"]
+    if algorithm not in tokens.SUPPORTED_ALGORITHMS:
+        return [
+            _error(
+                7,
+                f"REFRESHAUTH['ALGORITHM'] {algorithm!r} is not supported.",
+                hint="Use one of " + ", ".join(sorted(tokens.SUPPORTED_ALGORITHMS)) + ".",
+            )
+        ]
+    errors: Messages = []
+    refresh_alg = tokens.refresh_algorithm(algorithm)
+    if algorithm in tokens.HMAC_ALGORITHMS:
+        errors += _secret_length_errors("ACCESS_TOKEN_SECRET", c["ACCESS_TOKEN_SECRET"], algorithm)
+        errors += _secret_length_errors(
+            "ACCESS_TOKEN_SECRET_FALLBACKS", c["ACCESS_TOKEN_SECRET_FALLBACKS"] or [], algorithm
+        )
+        if c["ACCESS_TOKEN_PRIVATE_KEY"] or c["ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS"]:
+            errors.append(
+                _error(
+                    12,
+                    "ACCESS_TOKEN_PRIVATE_KEY is set but ALGORITHM is an HMAC algorithm.",
+                    hint="Set ALGORITHM to the key's algorithm (RS256, ES256, EdDSA, ...).",
+                )
+            )
+    else:
+        errors += _check_private_keys(c, algorithm)
+    errors += _secret_length_errors("REFRESH_TOKEN_SECRET", c["REFRESH_TOKEN_SECRET"], refresh_alg)
+    errors += _secret_length_errors(
+        "REFRESH_TOKEN_SECRET_FALLBACKS", c["REFRESH_TOKEN_SECRET_FALLBACKS"] or [], refresh_alg
+    )
+    access, refresh = c["ACCESS_TOKEN_SECRET"], c["REFRESH_TOKEN_SECRET"]
+    if access is not None and refresh is not None:
+        if tokens._as_bytes(access) == tokens._as_bytes(refresh):
+            errors.append(
+                _error(6, "ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ.")
+            )
+    return errors
+
+
+def _check_private_keys(c: dict[str, Any], algorithm: str) -> Messages:
+    if not c["ACCESS_TOKEN_PRIVATE_KEY"]:
+        return [
+            _error(
+                11,
+                f"ALGORITHM {algorithm} needs REFRESHAUTH['ACCESS_TOKEN_PRIVATE_KEY'].",
+                hint="A PEM private key for that algorithm.",
+            )
+        ]
+    for pem in [c["ACCESS_TOKEN_PRIVATE_KEY"], *c["ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS"]]:
+        try:
+            tokens._asymmetric_key(pem, algorithm)
+        except Exception as exc:  # PyJWT and cryptography raise many kinds
+            return [
+                _error(
+                    11,
+                    f"ACCESS_TOKEN_PRIVATE_KEY cannot be used with {algorithm}: {exc}",
+                    hint="Install refreshauth[crypto] and give a PEM private key of that type.",
+                )
+            ]
+    return []
+
+
+def _check_rates(c: dict[str, Any]) -> Messages:
+    return [
+        _error(13, f"REFRESHAUTH[{key!r}] {c[key]!r} is not a rate such as '5/m' or '100/h'.")
+        for key in ("LOGIN_RATE", "LOGIN_ACCOUNT_RATE", "REFRESH_RATE")
+        if c[key] is not None and not RATE_RE.match(c[key])
+    ]
+
+
+def _check_cookie(c: dict[str, Any]) -> Messages:
+    errors: Messages = []
+    transport = c["REFRESH_TOKEN_TRANSPORT"]
+    if transport not in ("body", "cookie"):
+        errors.append(
+            _error(8, f"REFRESH_TOKEN_TRANSPORT must be 'body' or 'cookie', not {transport!r}.")
+        )
+    name, secure, samesite = (
+        c["REFRESH_COOKIE_NAME"],
+        c["REFRESH_COOKIE_SECURE"],
+        c["REFRESH_COOKIE_SAMESITE"],
+    )
+    if samesite is not None and samesite not in ("Strict", "Lax", "None"):
+        errors.append(
+            _error(14, f"REFRESH_COOKIE_SAMESITE must be 'Strict', 'Lax' or 'None', not {samesite!r}.")
+        )
+    if samesite == "None" and not secure:
+        errors.append(_error(14, "Browsers refuse a SameSite=None cookie without Secure."))
+    if name.startswith("__Host-") and (
+        not secure or c["REFRESH_COOKIE_PATH"] not in (None, "/") or c["REFRESH_COOKIE_DOMAIN"]
+    ):
+        errors.append(
+            _error(
+                14,
+                "Browsers refuse a __Host- cookie unless it is Secure, has Path=/ and no Domain.",
+                hint="Set REFRESH_COOKIE_PATH to '/' and REFRESH_COOKIE_DOMAIN to None.",
+            )
+        )
+    if name.startswith("__Secure-") and not secure:
+        errors.append(_error(14, "Browsers refuse a __Secure- cookie without Secure."))
+    return errors
+
+
+def _check_references(c: dict[str, Any]) -> Messages:
+    from django.contrib.auth import get_user_model
+    from django.utils.module_loading import import_string
+
+    errors: Messages = []
+    if c["EXTRA_CLAIMS"]:
+        try:
+            ok = callable(import_string(c["EXTRA_CLAIMS"]))
+        except ImportError:
+            ok = False
+        if not ok:
+            errors.append(
+                _error(15, f"EXTRA_CLAIMS {c['EXTRA_CLAIMS']!r} is not an importable callable.")
+            )
+    field = c["USER_ID_FIELD"]
+    if field != "pk":
+        try:
+            get_user_model()._meta.get_field(field)
+        except FieldDoesNotExist:
+            errors.append(_error(16, f"USER_ID_FIELD {field!r} is not a field of the user model."))
+    if c["CACHE_ALIAS"] not in django_settings.CACHES:
+        errors.append(_error(17, f"CACHE_ALIAS {c['CACHE_ALIAS']!r} is not in CACHES."))
+    limit = c["MAX_SESSIONS_PER_USER"]
+    if limit is not None and limit < 1:
+        errors.append(_error(18, "MAX_SESSIONS_PER_USER must be a positive integer or None."))
+    return errors
+
+
+def _is_local(alias: str) -> bool:
+    backend = django_settings.CACHES.get(alias, {}).get("BACKEND", "")
+    return backend in LOCAL_CACHES
+
+
+def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> Messages:
+    config, errors = _config()
+    if errors or not config:
+        return []
+    warnings: Messages = []
+    alias = config["CACHE_ALIAS"]
+    if config["REVOKE_ACCESS_TOKENS"] and alias in django_settings.CACHES and _is_local(alias):
+        warnings.append(
+            _warning(
+                2,
+                f"The revocation cache {alias!r} is local to each process: a session revoked "
+                "in one worker keeps its access tokens alive in the others, and a local-memory "
+                "cache evicts entries past MAX_ENTRIES.",
+                hint="Point CACHE_ALIAS at a shared cache (Django's Redis backend) with a "
+                "policy that does not evict keys early (noeviction or volatile-lru with room).",
+            )
+        )
+    rate_alias = getattr(django_settings, "RATELIMIT_USE_CACHE", "default")
+    uses_rates = any(config[k] for k in ("LOGIN_RATE", "LOGIN_ACCOUNT_RATE", "REFRESH_RATE"))
+    if uses_rates and rate_alias in django_settings.CACHES and _is_local(rate_alias):
+        warnings.append(
+            _warning(
+                3,
+                f"The rate-limit cache {rate_alias!r} is local to each process: every worker "
+                "counts on its own, so the limits are multiplied by the number of workers.",
+                hint="Set RATELIMIT_USE_CACHE to a shared cache such as Redis.",
+            )
+        )
+    if config["ALGORITHM"] in tokens.ASYMMETRIC_ALGORITHMS and not (
+        config["ISSUER"] and config["AUDIENCE"]
+    ):
+        warnings.append(
+            _warning(
+                4,
+                "Access tokens are verified by other services through jwks/, but ISSUER or "
+                "AUDIENCE is not set: a token meant for one service is accepted by another.",
+            )
+        )
+    if config["REFRESH_TOKEN_TRANSPORT"] == "cookie" and not config["REFRESH_COOKIE_SECURE"]:
+        warnings.append(
+            _warning(5, "The refresh cookie is sent over plain HTTP: REFRESH_COOKIE_SECURE is False.")
+        )
+    return warnings
+
+
+def register() -> None:
+    checks.register(check_settings, checks.Tags.security)
+    checks.register(check_deploy, checks.Tags.security, deploy=True)

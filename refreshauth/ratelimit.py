@@ -1,0 +1,110 @@
+"""Rate limits on login and refresh, counted by django-ratelimit's core with keys computed
+here (its ``post:`` keys cannot read a JSON body)."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+from django_ratelimit.core import get_usage
+
+from .conf import settings
+from .exceptions import RateLimited, ServiceUnavailable
+
+UNKNOWN_IP = "0.0.0.0"
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: ``REMOTE_ADDR``, unless the site names a trusted proxy's
+    header in django-ratelimit's ``RATELIMIT_IP_META_KEY``. None when it is not an IP.
+
+    A comma-separated forwarded header gives its last entry, the one the nearest proxy
+    wrote; the entries before it are the client's to forge.
+    """
+    meta_key = getattr(django_settings, "RATELIMIT_IP_META_KEY", None)
+    value: Any
+    if not meta_key:
+        value = request.META.get("REMOTE_ADDR")
+    elif callable(meta_key):
+        value = meta_key(request)
+    elif "." in meta_key:
+        value = import_string(meta_key)(request)
+    else:
+        value = request.META.get(meta_key)
+    if not isinstance(value, str):
+        return None
+    value = value.rsplit(",", 1)[-1].strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def _network(ip: str | None) -> str:
+    """IPv6 clients are counted per /64 (django-ratelimit's default mask), like IPv4 per host."""
+    if ip is None:
+        return UNKNOWN_IP
+    address = ipaddress.ip_address(ip)
+    mask = 64 if address.version == 6 else 32
+    mask = getattr(
+        django_settings, "RATELIMIT_IPV6_MASK" if address.version == 6 else "RATELIMIT_IPV4_MASK", mask
+    )
+    return str(ipaddress.ip_network(f"{ip}/{mask}", strict=False).network_address)
+
+
+def _username_key(username: str) -> str:
+    # Case and Unicode look-alikes must not give an attacker fresh attempts.
+    folded = unicodedata.normalize("NFKC", username).casefold()
+    return hashlib.sha256(folded.encode()).hexdigest()
+
+
+def _usage(request: HttpRequest, group: str, rate: str, value: str, increment: bool) -> Any:
+    key: Callable[[str, HttpRequest], str] = lambda _group, _request: value  # noqa: E731
+    try:
+        return get_usage(request, group=group, key=key, rate=rate, increment=increment)
+    except Exception as exc:  # a cache backend that cannot answer
+        raise ServiceUnavailable() from exc
+
+
+def _limits(request: HttpRequest, username: str) -> list[tuple[str, str, str]]:
+    user_key = _username_key(username)
+    limits = []
+    if settings.LOGIN_RATE:
+        value = f"{_network(client_ip(request))}:{user_key}"
+        limits.append(("refreshauth.login", settings.LOGIN_RATE, value))
+    if settings.LOGIN_ACCOUNT_RATE:
+        limits.append(("refreshauth.login_account", settings.LOGIN_ACCOUNT_RATE, user_key))
+    return limits
+
+
+def _raise_if_spent(usage: Any) -> None:
+    if usage is not None and usage["count"] >= usage["limit"]:
+        raise RateLimited(usage["time_left"])
+
+
+def check_login(request: HttpRequest, username: str) -> None:
+    """Raise ``RateLimited`` when this client and username, or this username from
+    everywhere, has used up its failed logins."""
+    for group, rate, value in _limits(request, username):
+        _raise_if_spent(_usage(request, group, rate, value, increment=False))
+
+
+def record_login_failure(request: HttpRequest, username: str) -> None:
+    """Count one failed login against both limits."""
+    for group, rate, value in _limits(request, username):
+        _usage(request, group, rate, value, increment=True)
+
+
+def check_refresh(request: HttpRequest, sid: str) -> None:
+    """Count one refresh of session ``sid``; raise ``RateLimited`` past ``REFRESH_RATE``."""
+    rate = settings.REFRESH_RATE
+    if rate:
+        usage = _usage(request, "refreshauth.refresh", rate, sid, increment=True)
+        if usage is not None and usage["count"] > usage["limit"]:
+            raise RateLimited(usage["time_left"])

@@ -1,0 +1,511 @@
+"""The session lifecycle: open, rotate, revoke. Knows nothing of HTTP.
+
+This is refreshauth's Python API: the views call it, and so can a site that logs users
+in another way (SSO, social login, registration, tests)::
+
+    from refreshauth import sessions
+
+    tokens = sessions.open_session(user)          # a login: TokenResponse
+    tokens = sessions.rotate(tokens.refresh_token)  # a refresh
+    sessions.revoke_token(tokens.refresh_token)     # a logout
+    sessions.revoke_all(user)                       # log out everywhere
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone as dt_timezone
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import get_user_model
+from django.core.cache import caches
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.module_loading import import_string
+
+from . import tokens
+from .conf import settings
+from .exceptions import ExpiredToken, InvalidToken, ReusedToken, RevokedToken, ServiceUnavailable
+from .models import RefreshToken, RevokeReason
+from .signals import refresh_token_reused, session_opened, session_revoked
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    User = AbstractBaseUser
+else:
+    User = Any
+
+__all__ = [
+    "ClientInfo",
+    "TokenResponse",
+    "is_session_revoked",
+    "live_session_of",
+    "open_session",
+    "password_fingerprint",
+    "revoke",
+    "revoke_all",
+    "revoke_sessions",
+    "revoke_token",
+    "rotate",
+    "rotate_decoded",
+]
+
+USER_AGENT_MAX_LENGTH = 512
+DENYLIST_PREFIX = "refreshauth:revoked:"
+
+
+def _now() -> datetime:
+    """The current time; a seam for tests."""
+    return timezone.now()
+
+
+def _from_ts(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, tz=dt_timezone.utc)
+
+
+def _seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """What is recorded of the client that logs in or refreshes."""
+
+    ip_address: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def clean(cls, ip_address: str | None, user_agent: str | None) -> ClientInfo:
+        """A ClientInfo whose address is a valid IP (or None) and whose agent fits its column."""
+        try:
+            ip = str(ipaddress.ip_address(ip_address)) if ip_address else None
+        except ValueError:
+            ip = None
+        return cls(ip, (user_agent or "")[:USER_AGENT_MAX_LENGTH])
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    """A new access token and the session's current refresh token (RFC 6749 §5.1)."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+    session: RefreshToken = field(repr=False)
+    token_type: str = "Bearer"
+
+    def as_dict(self, *, include_refresh_token: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+        }
+        if include_refresh_token:
+            data["refresh_token"] = self.refresh_token
+        data["refresh_expires_in"] = self.refresh_expires_in
+        return data
+
+
+# --- claims and tokens -------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _extra_claims_function(path: str) -> Callable[[Any], dict[str, Any]]:
+    return import_string(path)  # type: ignore[no-any-return]
+
+
+def user_subject(user: User) -> str:
+    """The ``sub`` claim of ``user``: its ``USER_ID_FIELD`` as a string."""
+    return str(getattr(user, settings.USER_ID_FIELD))
+
+
+def _access_token(user: User, sid: str, iat: int) -> tuple[str, int]:
+    lifetime = _seconds(settings.ACCESS_TOKEN_LIFETIME)
+    claims: dict[str, Any] = {}
+    if settings.EXTRA_CLAIMS:
+        extra = _extra_claims_function(settings.EXTRA_CLAIMS)(user) or {}
+        claims.update({k: v for k, v in extra.items() if k not in tokens.REGISTERED_CLAIMS})
+    claims.update(
+        sub=user_subject(user), iat=iat, exp=iat + lifetime, jti=tokens.new_jti(), sid=sid
+    )
+    if settings.ISSUER is not None:
+        claims["iss"] = settings.ISSUER
+    if settings.AUDIENCE is not None:
+        claims["aud"] = settings.AUDIENCE
+    return tokens.encode(claims, tokens.access_keys().current, tokens.ACCESS_TYP), lifetime
+
+
+def _refresh_token(sub: str, sid: str, jti: str, iat: int, exp: int) -> str:
+    claims = {"sub": sub, "sid": sid, "jti": jti, "iat": iat, "exp": exp}
+    return tokens.encode(claims, tokens.refresh_keys().current, tokens.REFRESH_TYP)
+
+
+def _response(user: User, session: RefreshToken, jti: str, iat: int, exp: int) -> TokenResponse:
+    sid = str(session.pk)
+    access, expires_in = _access_token(user, sid, int(_now().timestamp()))
+    return TokenResponse(
+        access_token=access,
+        refresh_token=_refresh_token(user_subject(user), sid, jti, iat, exp),
+        expires_in=expires_in,
+        refresh_expires_in=exp - iat,
+        session=session,
+    )
+
+
+def password_fingerprint(user: User, key: tokens.SigningKey | None = None) -> str:
+    """A salted HMAC of the user's password hash: it changes whenever the password does,
+    and reveals nothing of it. Keyed with the refresh key, so rotating that key with a
+    fallback ends no session."""
+    return fingerprint_of(getattr(user, "password", "") or "", key)
+
+
+def fingerprint_of(password_hash: str, key: tokens.SigningKey | None = None) -> str:
+    """``password_fingerprint()`` of a password hash."""
+    key = key or tokens.refresh_keys().current
+    return salted_hmac(
+        "refreshauth.sessions.PasswordFingerprint",
+        password_hash,
+        secret=key.signing,
+        algorithm="sha256",
+    ).hexdigest()
+
+
+def _fingerprint_matches(user: User, stored: str) -> bool:
+    return any(
+        constant_time_compare(password_fingerprint(user, key), stored)
+        for key in tokens.refresh_keys().by_kid.values()
+    )
+
+
+# --- opening -----------------------------------------------------------------------
+
+
+def open_session(
+    user: User, *, client: ClientInfo | None = None, request: Any = None
+) -> TokenResponse:
+    """Open a new session for ``user`` (a login) and return its first tokens.
+
+    The caller has authenticated the user. Sends ``session_opened``. With
+    ``MAX_SESSIONS_PER_USER``, the user's least recently used sessions are revoked first.
+    """
+    client = client or ClientInfo()
+    now = _now()
+    iat = int(now.timestamp())
+    absolute_end = (
+        iat + _seconds(settings.SESSION_MAX_LIFETIME)
+        if settings.SESSION_MAX_LIFETIME is not None
+        else None
+    )
+    exp = iat + _seconds(settings.REFRESH_TOKEN_LIFETIME)
+    if absolute_end is not None:
+        exp = min(exp, absolute_end)
+    limit = settings.MAX_SESSIONS_PER_USER
+    if limit:
+        surplus = (
+            RefreshToken.objects.live(now)
+            .filter(user=user)
+            .order_by("-last_used_at")
+            .values_list("pk", flat=True)[limit - 1 :]
+        )
+        _revoke_queryset(
+            RefreshToken.objects.filter(pk__in=list(surplus)),
+            RevokeReason.SESSION_LIMIT,
+            request,
+        )
+    jti = tokens.new_jti()
+    session = RefreshToken.objects.create(
+        id=uuid.uuid4(),
+        user=user,
+        jti_hash=tokens.digest(jti),
+        password_fingerprint=password_fingerprint(user),
+        created_at=now,
+        last_used_at=now,
+        expires_at=_from_ts(exp),
+        absolute_expires_at=_from_ts(absolute_end) if absolute_end is not None else None,
+        ip_address=client.ip_address,
+        user_agent=client.user_agent,
+    )
+    session_opened.send(sender=RefreshToken, user=user, session=session, request=request)
+    return _response(user, session, jti, iat, exp)
+
+
+# --- rotation ----------------------------------------------------------------------
+
+
+def _session_id(claims: dict[str, Any]) -> uuid.UUID:
+    try:
+        return uuid.UUID(claims["sid"])
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidToken() from None
+
+
+def _user_exists(sub: str) -> bool:
+    model = get_user_model()
+    try:
+        return model._default_manager.filter(**{settings.USER_ID_FIELD: sub}).exists()
+    except (ValueError, TypeError):
+        return False
+
+
+def _load_session(sid: uuid.UUID, sub: str) -> RefreshToken:
+    session = RefreshToken.objects.select_related("user").filter(pk=sid).first()
+    if session is None:
+        # A signed, unexpired token without its row: the user was deleted (the rows
+        # went with it), or the row was removed by hand.
+        raise RevokedToken() if not _user_exists(sub) else InvalidToken()
+    if user_subject(session.user) != sub:
+        raise InvalidToken()
+    return session
+
+
+def _check_live(session: RefreshToken, now: datetime, request: Any) -> None:
+    """Refuse a session that is revoked or whose user may no longer use it."""
+    user = session.user
+    if session.revoked_at is not None:
+        raise RevokedToken()
+    if not getattr(user, "is_active", True):
+        revoke(session, RevokeReason.DEACTIVATED, request=request)
+        raise RevokedToken()
+    if not _fingerprint_matches(user, session.password_fingerprint):
+        # The password changed without a signal (QuerySet.update(), raw SQL).
+        revoke(session, RevokeReason.PASSWORD_CHANGE, request=request)
+        raise RevokedToken()
+    if session.expires_at <= now - settings.LEEWAY:
+        raise ExpiredToken()
+
+
+def rotate(
+    refresh_token: str, *, client: ClientInfo | None = None, request: Any = None
+) -> TokenResponse:
+    """Exchange a refresh token for a new access token and a new refresh token.
+
+    The presented token dies at once. Raises ``InvalidToken``, ``ExpiredToken``,
+    ``RevokedToken`` or ``ReusedToken`` (after revoking the session) as the docs say.
+    A successful rotation costs two queries: the session and its user, and one
+    conditional UPDATE that only the first of concurrent requests wins.
+    """
+    return rotate_decoded(tokens.decode_refresh(refresh_token), client=client, request=request)
+
+
+def rotate_decoded(
+    decoded: tokens.Decoded, *, client: ClientInfo | None = None, request: Any = None
+) -> TokenResponse:
+    """``rotate()`` for a refresh token already verified by ``tokens.decode_refresh()``."""
+    client = client or ClientInfo()
+    claims = decoded.claims
+    sid = _session_id(claims)
+    sub: str = claims["sub"]
+    old_jti: str = claims["jti"]
+    old_hash = tokens.digest(old_jti)
+
+    now = _now()
+    session = _load_session(sid, sub)
+    _check_live(session, now, request)
+    user = session.user
+    if constant_time_compare(session.jti_hash, old_hash):
+        new_jti = tokens.successor_jti(decoded.key, str(sid), old_jti)
+        iat = int(now.timestamp())
+        exp = iat + _seconds(settings.REFRESH_TOKEN_LIFETIME)
+        if session.absolute_expires_at is not None:
+            exp = min(exp, int(session.absolute_expires_at.timestamp()))
+        if exp <= iat:
+            raise ExpiredToken()
+        changed = RefreshToken.objects.filter(
+            pk=sid,
+            jti_hash=old_hash,
+            revoked_at__isnull=True,
+            expires_at__gt=now - settings.LEEWAY,
+        ).update(
+            jti_hash=tokens.digest(new_jti),
+            previous_jti_hash=old_hash,
+            rotated_at=_from_ts(iat),
+            last_used_at=now,
+            expires_at=_from_ts(exp),
+            password_fingerprint=password_fingerprint(user),
+            ip_address=client.ip_address,
+            user_agent=client.user_agent,
+        )
+        if changed == 1:
+            session.jti_hash = tokens.digest(new_jti)
+            session.previous_jti_hash = old_hash
+            session.rotated_at = _from_ts(iat)
+            session.last_used_at = now
+            session.expires_at = _from_ts(exp)
+            session.ip_address = client.ip_address
+            session.user_agent = client.user_agent
+            return _response(user, session, new_jti, iat, exp)
+        # Another request rotated this token first: look again to see what it did.
+        session = _load_session(sid, sub)
+        _check_live(session, now, request)
+    return _answer_old_token(session, decoded, old_hash, now, request)
+
+
+def _answer_old_token(
+    session: RefreshToken, decoded: tokens.Decoded, old_hash: str, now: datetime, request: Any
+) -> TokenResponse:
+    """A signed token of this session that is no longer its current one: a grace-period
+    retry, answered with the same successor, or reuse, which revokes the session."""
+    claims = decoded.claims
+    sid = str(session.pk)
+    grace = settings.REUSE_GRACE_PERIOD
+    if (
+        grace > timedelta(0)
+        and session.rotated_at is not None
+        and constant_time_compare(session.previous_jti_hash, old_hash)
+        and now < session.rotated_at + grace
+    ):
+        successor = tokens.successor_jti(decoded.key, sid, claims["jti"])
+        if constant_time_compare(tokens.digest(successor), session.jti_hash):
+            return _response(
+                session.user,
+                session,
+                successor,
+                int(session.rotated_at.timestamp()),
+                int(session.expires_at.timestamp()),
+            )
+    revoke(session, RevokeReason.REUSE, request=request)
+    refresh_token_reused.send(
+        sender=RefreshToken, user=session.user, session=session, request=request
+    )
+    raise ReusedToken()
+
+
+def live_session_of(user: User, session_id: object) -> RefreshToken | None:
+    """``user``'s live session with id ``session_id``, or None (also for a malformed id)."""
+    try:
+        sid = uuid.UUID(str(session_id))
+    except ValueError:
+        return None
+    return RefreshToken.objects.live(_now()).filter(user=user, pk=sid).select_related("user").first()
+
+
+# --- revocation --------------------------------------------------------------------
+
+
+def _denylist_key(sid: object) -> str:
+    return f"{DENYLIST_PREFIX}{sid}"
+
+
+def _denylist(session_ids: Iterable[object]) -> None:
+    """Once the revoking transaction commits, refuse the sessions' access tokens too."""
+    if not settings.REVOKE_ACCESS_TOKENS:
+        return
+    keys = {_denylist_key(sid): 1 for sid in session_ids}
+    if not keys:
+        return
+    # Long enough for the last access token such a session could have issued.
+    timeout = _seconds(settings.ACCESS_TOKEN_LIFETIME + settings.LEEWAY) + 1
+    alias = settings.CACHE_ALIAS
+
+    def write() -> None:
+        try:
+            caches[alias].set_many(keys, timeout=timeout)
+        except Exception as exc:  # any backend's connection error
+            raise ServiceUnavailable() from exc
+
+    transaction.on_commit(write)
+
+
+def is_session_revoked(sid: str) -> bool:
+    """Whether access tokens of session ``sid`` must be refused (the cache denylist).
+
+    Raises ``ServiceUnavailable`` when the cache cannot answer: a cache outage must not
+    turn into an open door.
+    """
+    try:
+        return caches[settings.CACHE_ALIAS].get(_denylist_key(sid)) is not None
+    except Exception as exc:  # any backend's connection error
+        raise ServiceUnavailable() from exc
+
+
+def _send_revoked(sessions: Iterable[RefreshToken], reason: str, request: Any) -> None:
+    for session in sessions:
+        session_revoked.send(
+            sender=RefreshToken,
+            user=session.user,
+            session=session,
+            reason=reason,
+            request=request,
+        )
+
+
+def revoke(session: RefreshToken, reason: str = RevokeReason.API, *, request: Any = None) -> bool:
+    """Revoke one session: its refresh tokens die at once, and with
+    ``REVOKE_ACCESS_TOKENS`` its access tokens too. False when it was revoked already."""
+    now = _now()
+    changed = RefreshToken.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+        revoked_at=now, revoke_reason=reason
+    )
+    if not changed:
+        return False
+    session.revoked_at = now
+    session.revoke_reason = reason
+    _denylist([session.pk])
+    _send_revoked([session], reason, request)
+    return True
+
+
+def _revoke_queryset(queryset: QuerySet[RefreshToken], reason: str, request: Any) -> int:
+    sessions = list(queryset.filter(revoked_at__isnull=True).select_related("user"))
+    if not sessions:
+        return 0
+    now = _now()
+    ids = [s.pk for s in sessions]
+    changed = RefreshToken.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
+        revoked_at=now, revoke_reason=reason
+    )
+    for session in sessions:
+        session.revoked_at = now
+        session.revoke_reason = reason
+    _denylist(ids)
+    _send_revoked(sessions, reason, request)
+    return changed
+
+
+def revoke_sessions(
+    queryset: QuerySet[RefreshToken], reason: str = RevokeReason.API, *, request: Any = None
+) -> int:
+    """Revoke every unrevoked session of ``queryset``; return how many were revoked."""
+    return _revoke_queryset(queryset, reason, request)
+
+
+def revoke_all(
+    user: User,
+    reason: str = RevokeReason.LOGOUT_ALL,
+    *,
+    keep: uuid.UUID | str | None = None,
+    request: Any = None,
+) -> int:
+    """Revoke all of ``user``'s sessions but ``keep``; return how many were revoked."""
+    queryset = RefreshToken.objects.filter(user=user)
+    if keep is not None:
+        queryset = queryset.exclude(pk=keep)
+    return _revoke_queryset(queryset, reason, request)
+
+
+def revoke_token(
+    refresh_token: str, reason: str = RevokeReason.LOGOUT, *, request: Any = None
+) -> bool:
+    """Revoke the session of any refresh token it issued, current or rotated, expired or
+    not (a logout). False, and nothing changed, for a token that is not ours."""
+    try:
+        claims = tokens.decode_refresh(refresh_token, verify_exp=False).claims
+        sid = _session_id(claims)
+    except InvalidToken:
+        return False
+    session = RefreshToken.objects.select_related("user").filter(pk=sid).first()
+    if session is None or user_subject(session.user) != claims["sub"]:
+        return False
+    if session.revoked_at is not None:
+        # Already revoked; write the denylist again in case the first write was lost.
+        _denylist([session.pk])
+        return False
+    return revoke(session, reason, request=request)

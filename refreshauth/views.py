@@ -1,0 +1,316 @@
+"""The HTTP API: thin views that validate input, call the lifecycle, and answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from django.db import OperationalError
+from django.http import Http404, HttpRequest, QueryDict
+from django.middleware.csrf import get_token, rotate_token
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.authentication import CSRFCheck
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from . import ratelimit, sessions, tokens
+from .authentication import AccessTokenAuthentication
+from .conf import settings
+from .exceptions import (
+    InvalidCredentials,
+    RateLimited,
+    RefreshAuthError,
+    ServiceUnavailable,
+    TokenError,
+)
+from .models import RefreshToken, RevokeReason
+from .parsers import StrictFormParser, StrictJSONParser
+from .serializers import (
+    LoginSerializer,
+    LogoutAllSerializer,
+    LogoutSerializer,
+    RefreshSerializer,
+    SessionSerializer,
+)
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class CSRFFailed(exceptions.PermissionDenied):
+    default_code = "csrf_failed"
+
+
+class UnsupportedGrantType(exceptions.ValidationError):
+    pass
+
+
+def _error_body(detail: Any, code: str) -> dict[str, Any]:
+    return {"detail": str(detail), "code": code}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus refreshauth's errors and a ``code`` beside every ``detail``.
+
+    Projects may use it as ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` so that their own
+    views answer ``not_authenticated`` and the other codes the same way.
+    """
+    view = context.get("view")
+    if isinstance(exc, OperationalError):
+        # A database that stays locked or is out of reach: try again, not a 500.
+        exc = ServiceUnavailable()
+    if isinstance(exc, RefreshAuthError):
+        headers: dict[str, str] = {}
+        if isinstance(exc, RateLimited | ServiceUnavailable):
+            status_code = 429 if isinstance(exc, RateLimited) else 503
+            headers["Retry-After"] = str(exc.retry_after)
+        else:
+            status_code = 401
+        data = _error_body(exc.detail, exc.code)
+        if status_code == 401 and getattr(view, "oauth_errors", False):
+            data["error"] = "invalid_grant"
+        return Response(data, status=status_code, headers=headers)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, UnsupportedGrantType):
+        response.data = {
+            "error": "unsupported_grant_type",
+            "detail": str(_("Only grant_type=refresh_token is supported.")),
+            "code": "unsupported_grant_type",
+        }
+    elif isinstance(exc, exceptions.APIException) and not isinstance(exc.detail, list | dict):
+        response.data = _error_body(exc.detail, str(exc.detail.code))
+    return response
+
+
+class FirstRendererNegotiation(BaseContentNegotiation):
+    """Always JSON, whatever the ``Accept`` header asks for."""
+
+    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+        from rest_framework.negotiation import DefaultContentNegotiation
+
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
+
+class RefreshAuthAPIView(APIView):
+    """Isolated from the project's ``REST_FRAMEWORK`` defaults."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = [AllowAny]
+    parser_classes: list[Any] = [StrictJSONParser]
+    renderer_classes: list[Any] = [JSONRenderer]
+    throttle_classes: list[Any] = []
+    content_negotiation_class = FirstRendererNegotiation
+    versioning_class = None
+    metadata_class = None
+    route = ""
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    def client(self, request: Request) -> sessions.ClientInfo:
+        return sessions.ClientInfo.clean(
+            ratelimit.client_ip(request._request), request.META.get("HTTP_USER_AGENT")
+        )
+
+    def validated(
+        self, serializer_class: type[Any], request: Request, data: Any = None
+    ) -> dict[str, Any]:
+        serializer = serializer_class(data=request.data if data is None else data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    # --- cookie transport ---------------------------------------------------------
+
+    def enforce_csrf(self, request: Request) -> None:
+        """Django's CSRF check, which DRF's views skip; only in cookie transport."""
+        if not settings.cookie_transport:
+            return
+        check = CSRFCheck(lambda _request: None)  # type: ignore[arg-type, return-value]
+        check.process_request(request._request)
+        reason = check.process_view(request._request, None, (), {})  # type: ignore[arg-type]
+        if reason:
+            raise CSRFFailed(_("CSRF check failed: %(reason)s") % {"reason": reason})
+
+    def cookie_path(self, request: Request) -> str:
+        if settings.REFRESH_COOKIE_PATH is not None:
+            return settings.REFRESH_COOKIE_PATH
+        path = request._request.path
+        return path[: -len(self.route)] if self.route and path.endswith(self.route) else "/"
+
+    def set_refresh_cookie(self, request: Request, response: Response, value: str, max_age: int) -> None:
+        response.set_cookie(
+            settings.REFRESH_COOKIE_NAME,
+            value,
+            max_age=max_age,
+            path=self.cookie_path(request),
+            domain=settings.REFRESH_COOKIE_DOMAIN,
+            secure=settings.REFRESH_COOKIE_SECURE,
+            httponly=True,
+            samesite=settings.REFRESH_COOKIE_SAMESITE,
+        )
+
+    def refresh_token_from(self, request: Request, serializer_class: type[Any]) -> str:
+        """The refresh token: from the cookie only in cookie transport, else the body."""
+        if settings.cookie_transport:
+            request.data  # noqa: B018 (415 for a body of another type)
+            value = request.COOKIES.get(settings.REFRESH_COOKIE_NAME)
+            data = {"refresh_token": value} if value else {}
+            return str(self.validated(LogoutSerializer, request, data)["refresh_token"])
+        return str(self.validated(serializer_class, request)["refresh_token"])
+
+    def token_response(self, request: Request, result: sessions.TokenResponse) -> Response:
+        cookie = settings.cookie_transport
+        response = Response(result.as_dict(include_refresh_token=not cookie), headers=NO_STORE)
+        if cookie:
+            remaining = int(result.session.expires_at.timestamp()) - int(sessions._now().timestamp())
+            self.set_refresh_cookie(request, response, result.refresh_token, max(remaining, 0))
+            get_token(request._request)
+        return response
+
+
+class LoginView(RefreshAuthAPIView):
+    """POST login/: credentials in, a new session's tokens out."""
+
+    route = "login/"
+
+    def post(self, request: Request) -> Response:
+        self.enforce_csrf(request)
+        data = self.validated(LoginSerializer, request)
+        username_field = get_user_model().USERNAME_FIELD
+        username, password = data[username_field], data["password"]
+        http_request: HttpRequest = request._request
+        ratelimit.check_login(http_request, username)
+        user = authenticate(http_request, **{username_field: username, "password": password})
+        if user is None or not getattr(user, "is_active", True):
+            ratelimit.record_login_failure(http_request, username)
+            raise InvalidCredentials()
+        user_logged_in.send(sender=user.__class__, request=http_request, user=user)
+        result = sessions.open_session(user, client=self.client(request), request=http_request)
+        if settings.cookie_transport:
+            rotate_token(http_request)  # as django.contrib.auth.login() does
+        return self.token_response(request, result)
+
+
+class RefreshView(RefreshAuthAPIView):
+    """POST refresh/: a refresh token in, a new access token and refresh token out."""
+
+    route = "refresh/"
+    oauth_errors = True
+    parser_classes = [StrictJSONParser, StrictFormParser]
+
+    def post(self, request: Request) -> Response:
+        self.enforce_csrf(request)
+        data = request.data  # 415 for a body that is neither JSON nor the RFC 6749 form
+        is_form = isinstance(data, QueryDict)
+        grant_type = data.get("grant_type") if isinstance(data, dict | QueryDict) else None
+        if is_form or grant_type is not None:
+            if grant_type is None:
+                raise exceptions.ValidationError({"grant_type": [_("This field is required.")]})
+            if grant_type != "refresh_token":
+                raise UnsupportedGrantType()
+        token = self.refresh_token_from(request, RefreshSerializer)
+        decoded = tokens.decode_refresh(token)
+        ratelimit.check_refresh(request._request, str(decoded.claims["sid"]))
+        result = sessions.rotate_decoded(
+            decoded, client=self.client(request), request=request._request
+        )
+        return self.token_response(request, result)
+
+
+class LogoutView(RefreshAuthAPIView):
+    """POST logout/: revoke the session of any token it issued; 204 whatever the token
+    (RFC 7009 §2.2)."""
+
+    route = "logout/"
+
+    def post(self, request: Request) -> Response:
+        self.enforce_csrf(request)
+        token = self.refresh_token_from(request, LogoutSerializer)
+        try:
+            sessions.revoke_token(token, RevokeReason.LOGOUT, request=request._request)
+        except TokenError:
+            pass
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        if settings.cookie_transport:
+            self.set_refresh_cookie(request, response, "", 0)
+            response.cookies[settings.REFRESH_COOKIE_NAME]["expires"] = (
+                "Thu, 01 Jan 1970 00:00:00 GMT"
+            )
+        return response
+
+
+class AuthenticatedAPIView(RefreshAuthAPIView):
+    authentication_classes = [AccessTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def current_sid(self, request: Request) -> str | None:
+        auth = request.auth
+        return str(auth["sid"]) if isinstance(auth, dict) and "sid" in auth else None
+
+
+class LogoutAllView(AuthenticatedAPIView):
+    """POST logout-all/: revoke all of the caller's sessions, or all but the current one."""
+
+    route = "logout-all/"
+
+    def post(self, request: Request) -> Response:
+        data = self.validated(LogoutAllSerializer, request)
+        keep = self.current_sid(request) if data["keep_current"] else None
+        sessions.revoke_all(
+            request.user, RevokeReason.LOGOUT_ALL, keep=keep, request=request._request
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionListView(AuthenticatedAPIView):
+    """GET sessions/: the caller's live sessions, most recently used first."""
+
+    def get(self, request: Request) -> Response:
+        live = RefreshToken.objects.live(sessions._now()).filter(user=request.user)
+        serializer = SessionSerializer(
+            live.order_by("-last_used_at"), many=True, context={"current_sid": self.current_sid(request)}
+        )
+        return Response(serializer.data)
+
+
+class SessionDetailView(AuthenticatedAPIView):
+    """DELETE sessions/<id>/: revoke one of the caller's live sessions."""
+
+    def delete(self, request: Request, session_id: str) -> Response:
+        session = sessions.live_session_of(request.user, session_id)
+        if session is None:
+            raise exceptions.NotFound()
+        sessions.revoke(session, RevokeReason.USER, request=request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CSRFView(RefreshAuthAPIView):
+    """GET csrf/: sets Django's CSRF cookie, for clients of the cookie transport."""
+
+    def get(self, request: Request) -> Response:
+        get_token(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Cache-Control": "no-store"})
+
+
+class JWKSView(RefreshAuthAPIView):
+    """GET jwks/: the public keys that verify access tokens (RFC 7517); none with HMAC."""
+
+    def get(self, request: Request) -> Response:
+        keys = []
+        if settings.ALGORITHM in tokens.ASYMMETRIC_ALGORITHMS:
+            keys = [dict(k.public_jwk) for k in tokens.access_keys().by_kid.values() if k.public_jwk]
+        return Response({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,16 @@
+"""Test settings: the example project, on SQLite and the local-memory cache unless
+DATABASE_URL and REDIS_URL point at PostgreSQL and Redis."""
+
+import os
+
+from example_project.settings import *  # noqa: F403
+from example_project.settings import BASE_DIR, sqlite_database
+
+if not os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": sqlite_database(BASE_DIR / ".test-db.sqlite3")}
+
+if not os.environ.get("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REFRESHAUTH = {}
