@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _API = (
     "ClientInfo",
     "TokenResponse",
+    "clear_expired",
     "open_session",
     "rotate",
     "revoke",

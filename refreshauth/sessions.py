@@ -44,6 +44,7 @@ else:
 
 __all__ = [
     "ClientInfo",
+    "clear_expired",
     "TokenResponse",
     "is_session_revoked",
     "live_session_of",
@@ -509,3 +510,39 @@ def revoke_token(
         _denylist([session.pk])
         return False
     return revoke(session, reason, request=request)
+
+
+# --- cleanup -----------------------------------------------------------------------
+
+
+def clear_expired(
+    *,
+    batch_size: int = 1000,
+    dry_run: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Delete the sessions none of whose tokens can ever be used again; return how many.
+
+    Works in batches of primary keys, each deleted in its own short transaction, so memory
+    stays flat and no lock is held long whatever the table's size; safe beside live
+    traffic and beside another run. Revoked sessions stay until they expire: until then
+    they tell a reused token from garbage. ``on_batch`` is called with each batch's count.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    cutoff = _now() - settings.LEEWAY
+    dead = RefreshToken.objects.dead(cutoff)
+    if dry_run:
+        return dead.count()
+    total = 0
+    while True:
+        batch = list(dead.values_list("pk", flat=True)[:batch_size])
+        if not batch:
+            return total
+        with transaction.atomic():
+            deleted, _ = RefreshToken.objects.filter(pk__in=batch, expires_at__lte=cutoff).delete()
+        total += deleted
+        if on_batch is not None:
+            on_batch(deleted)
+        if len(batch) < batch_size:
+            return total

@@ -1,0 +1,41 @@
+# refreshauth: `make demo` runs the example project, `make test` the whole suite.
+# Both create .venv and install what they need on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-services lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e . --group test --group lint
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demouser
+	@sed -e 's/127.0.0.1:8000/$(HOST):$(PORT)/g' example_project/curl-demo.sh
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The whole suite on SQLite and the local-memory cache. With DATABASE_URL
+# (postgres://...) and REDIS_URL (redis://...) set, the same suite runs against
+# PostgreSQL and Redis, and the tests marked `concurrency` run too; .ci/run does both.
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check refreshauth tests example_project
+	$(VENV)/bin/ruff format --check refreshauth tests example_project
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format refreshauth tests example_project
+	$(VENV)/bin/ruff check --fix refreshauth tests example_project
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache db.sqlite3* .cache
