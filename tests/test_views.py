@@ -1,0 +1,455 @@
+"""The HTTP contract of login/, refresh/, logout/, logout-all/, sessions/, jwks/, csrf/."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from rest_framework.test import APIClient
+
+from refreshauth import sessions, tokens
+from refreshauth.models import RefreshToken
+
+from .factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+LOGIN, REFRESH, LOGOUT, LOGOUT_ALL = (
+    "/api/auth/login/",
+    "/api/auth/refresh/",
+    "/api/auth/logout/",
+    "/api/auth/logout-all/",
+)
+
+
+def post(api: APIClient, url: str, data: Any = None, **extra: Any) -> Any:
+    return api.post(url, data, format="json", **extra)
+
+
+def rows() -> list[dict[str, Any]]:
+    return list(RefreshToken.objects.order_by("pk").values())
+
+
+# --- login ---------------------------------------------------------------------
+
+
+def test_login_answers_a_token_response(api: APIClient, user: Any) -> None:
+    response = post(api, LOGIN, {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "refresh_expires_in",
+    }
+    assert body["token_type"] == "Bearer"
+    assert (body["expires_in"], body["refresh_expires_in"]) == (900, 604800)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
+    header = tokens._read_header(body["access_token"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "HS256" and header["kid"]
+    assert tokens._read_header(body["refresh_token"])["typ"] == "rt+jwt"
+
+
+def test_login_records_client_and_sends_user_logged_in(api: APIClient, user: Any) -> None:
+    seen: list[Any] = []
+    user_logged_in.connect(lambda **kw: seen.append(kw["user"]), weak=False, dispatch_uid="t1")
+    try:
+        post(
+            api,
+            LOGIN,
+            {"username": "alice", "password": PASSWORD},
+            HTTP_USER_AGENT="x" * 600,
+            REMOTE_ADDR="203.0.113.7",
+        )
+    finally:
+        user_logged_in.disconnect(dispatch_uid="t1")
+    assert seen == [user]
+    user.refresh_from_db()
+    assert user.last_login is not None
+    row = RefreshToken.objects.get()
+    assert row.ip_address == "203.0.113.7"
+    assert row.user_agent == "x" * 512
+
+
+@pytest.mark.parametrize(
+    "username,password",
+    [("alice", "wrong password"), ("nobody", PASSWORD), ("inactive", PASSWORD)],
+)
+def test_failed_login_is_one_answer_for_all(
+    api: APIClient, user: Any, username: str, password: str
+) -> None:
+    UserFactory(username="inactive", is_active=False)
+    failures: list[Any] = []
+    user_login_failed.connect(lambda **kw: failures.append(kw), weak=False, dispatch_uid="t2")
+    try:
+        response = post(api, LOGIN, {"username": username, "password": password})
+    finally:
+        user_login_failed.disconnect(dispatch_uid="t2")
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "No active account found with the given credentials.",
+        "code": "invalid_credentials",
+    }
+    assert failures
+    assert not RefreshToken.objects.exists()
+
+
+def test_login_with_allow_all_users_backend_still_refuses_inactive(
+    api: APIClient, settings: Any
+) -> None:
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.AllowAllUsersModelBackend"]
+    UserFactory(username="inactive", is_active=False)
+    response = post(api, LOGIN, {"username": "inactive", "password": PASSWORD})
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
+
+
+def test_password_is_used_exactly_as_sent(api: APIClient) -> None:
+    UserFactory(username="spaces", password="  padded  ")
+    assert post(api, LOGIN, {"username": "spaces", "password": "padded"}).status_code == 401
+    assert post(api, LOGIN, {"username": "spaces", "password": "  padded  "}).status_code == 200
+
+
+def test_unknown_user_and_wrong_password_both_run_the_hasher(
+    api: APIClient, user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    calls: list[str] = []
+    original_encode = MD5PasswordHasher.encode
+    original_verify = MD5PasswordHasher.verify
+
+    def encode(self: Any, password: str, salt: str) -> str:
+        calls.append("encode")
+        return original_encode(self, password, salt)
+
+    def verify(self: Any, password: str, encoded: str) -> bool:
+        calls.append("verify")
+        return original_verify(self, password, encoded)
+
+    monkeypatch.setattr(MD5PasswordHasher, "encode", encode)
+    monkeypatch.setattr(MD5PasswordHasher, "verify", verify)
+    post(api, LOGIN, {"username": "nobody", "password": "x"})
+    unknown = len(calls)
+    calls.clear()
+    post(api, LOGIN, {"username": "alice", "password": "x"})
+    assert unknown >= 1 and len(calls) >= 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": 5, "password": PASSWORD},
+        {"username": "alice", "password": 123},
+        {"username": "alice", "password": None},
+        {"username": ["alice"], "password": PASSWORD},
+        {"username": {"$ne": 1}, "password": PASSWORD},
+        {"username": True, "password": PASSWORD},
+        {"username": "alice"},
+        {"password": PASSWORD},
+        {"username": "a" * 4097, "password": PASSWORD},
+        {"username": "alice", "password": "p" * 4097},
+        {"username": "al\x00ice", "password": PASSWORD},
+        {"username": "\ud800", "password": PASSWORD},
+        [],
+        [1, 2],
+        "alice",
+        42,
+        None,
+    ],
+)
+def test_malformed_login_is_400(api: APIClient, user: Any, body: Any) -> None:
+    response = api.post(LOGIN, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert not RefreshToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{",
+        b'{"username": "alice", "password": NaN}',
+        b"\xff\xfe",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+    ],
+)
+def test_unparseable_body_is_400(api: APIClient, raw: bytes) -> None:
+    response = api.post(LOGIN, raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_body_over_the_upload_limit_is_400(api: APIClient, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"username": "alice", "password": "p" * 2000})
+    response = api.post(LOGIN, body, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_a_megabyte_token_is_400(api: APIClient) -> None:
+    response = post(api, REFRESH, {"refresh_token": "a" * 1_000_000})
+    assert response.status_code == 400
+    assert "refresh_token" in response.json()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data; boundary=x", ""])
+def test_login_takes_only_json(api: APIClient, user: Any, content_type: str) -> None:
+    response = api.generic("POST", LOGIN, b"username=alice&password=x", content_type=content_type)
+    assert response.status_code == 415
+
+
+def test_login_ignores_authorization_header(api: APIClient, user: Any) -> None:
+    response = post(
+        api,
+        LOGIN,
+        {"username": "alice", "password": PASSWORD},
+        HTTP_AUTHORIZATION="Bearer garbage",
+    )
+    assert response.status_code == 200
+
+
+def test_project_defaults_do_not_leak_into_refreshauth_views(
+    api: APIClient, user: Any, settings: Any
+) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+        "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+        "DEFAULT_THROTTLE_RATES": {"anon": "1/day"},
+        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.BrowsableAPIRenderer"],
+    }
+    for _ in range(2):
+        assert post(api, LOGIN, {"username": "alice", "password": PASSWORD}).status_code == 200
+
+
+def test_accept_header_does_not_change_the_answer(api: APIClient, user: Any) -> None:
+    response = post(
+        api, LOGIN, {"username": "alice", "password": PASSWORD}, HTTP_ACCEPT="text/html"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+
+
+# --- refresh -------------------------------------------------------------------
+
+
+def test_refresh_rotates(api: APIClient, login: Any) -> None:
+    first = login()
+    response = post(api, REFRESH, {"refresh_token": first["refresh_token"]})
+    assert response.status_code == 200
+    second = response.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert response.headers["Cache-Control"] == "no-store"
+    reused = post(api, REFRESH, {"refresh_token": first["refresh_token"]})
+    assert reused.status_code == 401
+    assert reused.json() == {
+        "detail": "Token was already used; the session has been revoked.",
+        "code": "token_reused",
+        "error": "invalid_grant",
+    }
+    after = post(api, REFRESH, {"refresh_token": second["refresh_token"]})
+    assert after.json()["code"] == "token_revoked"
+    assert after.json()["error"] == "invalid_grant"
+
+
+def test_refresh_with_the_oauth_form(api: APIClient, login: Any) -> None:
+    first = login()
+    response = api.post(
+        REFRESH,
+        f"grant_type=refresh_token&refresh_token={first['refresh_token']}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["refresh_token"] != first["refresh_token"]
+
+
+@pytest.mark.parametrize(
+    "body,content_type",
+    [
+        ("grant_type=password&username=alice&password=x", "application/x-www-form-urlencoded"),
+        ("grant_type=client_credentials", "application/x-www-form-urlencoded"),
+        ('{"grant_type": "authorization_code", "refresh_token": "x"}', "application/json"),
+    ],
+)
+def test_other_grant_types_are_unsupported(api: APIClient, body: str, content_type: str) -> None:
+    response = api.post(REFRESH, body, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+def test_form_without_grant_type_is_400(api: APIClient, login: Any) -> None:
+    token = login()["refresh_token"]
+    response = api.post(
+        REFRESH, f"refresh_token={token}", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert "grant_type" in response.json()
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c", "", " "])
+def test_refresh_with_garbage(api: APIClient, token: str) -> None:
+    response = post(api, REFRESH, {"refresh_token": token})
+    assert response.status_code in (400, 401)
+    if response.status_code == 401:
+        assert response.json() == {
+            "detail": "Token is invalid.",
+            "code": "token_invalid",
+            "error": "invalid_grant",
+        }
+
+
+def test_access_token_as_refresh_token_is_invalid(api: APIClient, login: Any) -> None:
+    response = post(api, REFRESH, {"refresh_token": login()["access_token"]})
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_invalid"
+
+
+def test_expired_refresh_token(api: APIClient, login: Any, clock: Any) -> None:
+    token = login()["refresh_token"]
+    clock.advance(timedelta(days=8))
+    response = post(api, REFRESH, {"refresh_token": token})
+    assert response.json()["code"] == "token_expired"
+
+
+def test_grace_period_over_http(api: APIClient, login: Any, settings: Any) -> None:
+    settings.REFRESHAUTH = {"REUSE_GRACE_PERIOD": timedelta(seconds=5)}
+    token = login()["refresh_token"]
+    a = post(api, REFRESH, {"refresh_token": token}).json()
+    b = post(api, REFRESH, {"refresh_token": token}).json()
+    assert a["refresh_token"] == b["refresh_token"]
+
+
+def test_failed_refresh_changes_nothing(api: APIClient, login: Any) -> None:
+    token = login()["refresh_token"]
+    before = rows()
+    h, p, s = token.split(".")
+    post(api, REFRESH, {"refresh_token": f"{h}.{p}.{s[:-2]}AA"})
+    post(api, REFRESH, {"refresh_token": 12})
+    assert rows() == before
+
+
+def test_refresh_ignores_authorization_header(api: APIClient, login: Any) -> None:
+    token = login()["refresh_token"]
+    response = post(api, REFRESH, {"refresh_token": token}, HTTP_AUTHORIZATION="Bearer x.y.z")
+    assert response.status_code == 200
+
+
+# --- logout --------------------------------------------------------------------
+
+
+def test_logout_revokes_the_session(
+    api: APIClient, login: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = login()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api, LOGOUT, {"refresh_token": body["refresh_token"]})
+    assert response.status_code == 204
+    assert post(api, REFRESH, {"refresh_token": body["refresh_token"]}).json()["code"] == (
+        "token_revoked"
+    )
+    me = api.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
+    assert me.json()["code"] == "token_revoked"
+
+
+def test_logout_with_a_rotated_token_revokes_the_session(api: APIClient, login: Any) -> None:
+    first = login()["refresh_token"]
+    second = post(api, REFRESH, {"refresh_token": first}).json()["refresh_token"]
+    assert post(api, LOGOUT, {"refresh_token": first}).status_code == 204
+    assert post(api, REFRESH, {"refresh_token": second}).json()["code"] == "token_revoked"
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c", "x" * 4000])
+def test_logout_answers_204_for_any_token(api: APIClient, token: str) -> None:
+    assert post(api, LOGOUT, {"refresh_token": token}).status_code == 204
+
+
+def test_logout_is_idempotent(api: APIClient, login: Any) -> None:
+    token = login()["refresh_token"]
+    assert post(api, LOGOUT, {"refresh_token": token}).status_code == 204
+    assert post(api, LOGOUT, {"refresh_token": token}).status_code == 204
+
+
+@pytest.mark.parametrize("body", [{}, {"refresh_token": 5}, None])
+def test_logout_without_a_token_is_400(api: APIClient, body: Any) -> None:
+    assert post(api, LOGOUT, body).status_code == 400
+
+
+# --- logout-all ------------------------------------------------------------------
+
+
+def test_logout_all(api: APIClient, login: Any) -> None:
+    a, b = login(), login()
+    response = api.post(LOGOUT_ALL, HTTP_AUTHORIZATION=f"Bearer {a['access_token']}")
+    assert response.status_code == 204
+    for body in (a, b):
+        assert post(api, REFRESH, {"refresh_token": body["refresh_token"]}).status_code == 401
+
+
+def test_logout_all_keep_current(api: APIClient, login: Any) -> None:
+    a, b = login(), login()
+    response = post(
+        api, LOGOUT_ALL, {"keep_current": True}, HTTP_AUTHORIZATION=f"Bearer {a['access_token']}"
+    )
+    assert response.status_code == 204
+    assert post(api, REFRESH, {"refresh_token": a["refresh_token"]}).status_code == 200
+    assert post(api, REFRESH, {"refresh_token": b["refresh_token"]}).status_code == 401
+
+
+@pytest.mark.parametrize("body", [{"keep_current": "yes"}, {"keep_current": 1}, [True]])
+def test_logout_all_rejects_non_boolean(api: APIClient, login: Any, body: Any) -> None:
+    a = login()
+    response = post(api, LOGOUT_ALL, body, HTTP_AUTHORIZATION=f"Bearer {a['access_token']}")
+    assert response.status_code == 400
+    assert RefreshToken.objects.live().count() == 1
+
+
+def test_logout_all_needs_an_access_token(api: APIClient) -> None:
+    response = api.post(LOGOUT_ALL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+# --- csrf, jwks, misc -------------------------------------------------------------
+
+
+def test_csrf_sets_the_cookie(api: APIClient) -> None:
+    response = api.get("/api/auth/csrf/")
+    assert response.status_code == 204
+    assert "csrftoken" in response.cookies
+
+
+def test_jwks_is_empty_with_hmac(api: APIClient) -> None:
+    response = api.get("/api/auth/jwks/")
+    assert response.status_code == 200
+    assert response.json() == {"keys": []}
+    assert "max-age" in response.headers["Cache-Control"]
+
+
+def test_wrong_method_is_405_json(api: APIClient) -> None:
+    response = api.get(LOGIN)
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_locked_database_is_503(
+    api: APIClient, login: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    token = login()["refresh_token"]
+
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(sessions, "_load_session", locked)
+    response = post(api, REFRESH, {"refresh_token": token})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
