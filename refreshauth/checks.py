@@ -39,7 +39,7 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 
 from . import tokens
-from .conf import DEFAULTS
+from .conf import DEFAULTS, urls_prefix
 
 Messages = list[checks.CheckMessage]
 RATE_RE = re.compile(r"^\d+/\d*[smhd]$", re.IGNORECASE)
@@ -284,9 +284,10 @@ def _check_cookie(c: dict[str, Any]) -> Messages:
         )
     if samesite == "None" and not secure:
         errors.append(_error(14, "Browsers refuse a SameSite=None cookie without Secure."))
-    if name.startswith("__Host-") and (
-        not secure or c["REFRESH_COOKIE_PATH"] not in (None, "/") or c["REFRESH_COOKIE_DOMAIN"]
-    ):
+    path = c["REFRESH_COOKIE_PATH"]
+    if path is None:
+        path = urls_prefix()
+    if name.startswith("__Host-") and (not secure or path != "/" or c["REFRESH_COOKIE_DOMAIN"]):
         errors.append(
             _error(
                 14,

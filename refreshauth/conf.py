@@ -45,6 +45,16 @@ def user_settings() -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def urls_prefix() -> str | None:
+    """The path under which ``refreshauth.urls`` is included (the cookie's default Path)."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("refreshauth:login")[: -len("login/")]
+    except NoReverseMatch:
+        return None
+
+
 class Settings:
     """Typed, live view of ``settings.REFRESHAUTH``.
 

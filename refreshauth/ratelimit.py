@@ -16,6 +16,7 @@ from django_ratelimit.core import get_usage
 
 from .conf import settings
 from .exceptions import RateLimited, ServiceUnavailable
+from .sessions import normalize_ip
 
 UNKNOWN_IP = "0.0.0.0"
 
@@ -39,11 +40,8 @@ def client_ip(request: HttpRequest) -> str | None:
         value = request.META.get(meta_key)
     if not isinstance(value, str):
         return None
-    value = value.rsplit(",", 1)[-1].strip()
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
+    return normalize_ip(value.rsplit(",", 1)[-1])
+
 
 
 def _network(ip: str | None) -> str:

@@ -85,11 +85,17 @@ class ClientInfo:
     @classmethod
     def clean(cls, ip_address: str | None, user_agent: str | None) -> ClientInfo:
         """A ClientInfo whose address is a valid IP (or None) and whose agent fits its column."""
-        try:
-            ip = str(ipaddress.ip_address(ip_address)) if ip_address else None
-        except ValueError:
-            ip = None
-        return cls(ip, (user_agent or "")[:USER_AGENT_MAX_LENGTH])
+        return cls(normalize_ip(ip_address), (user_agent or "")[:USER_AGENT_MAX_LENGTH])
+
+
+def normalize_ip(value: str | None) -> str | None:
+    """``value`` as a canonical IP address without an IPv6 zone, or None."""
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip().split("%", 1)[0]))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import ratelimit, sessions, tokens
 from .authentication import AccessTokenAuthentication
-from .conf import settings
+from .conf import settings, urls_prefix
 from .exceptions import (
     InvalidCredentials,
     RateLimited,
@@ -146,10 +146,14 @@ class RefreshAuthAPIView(APIView):
             raise CSRFFailed(_("CSRF check failed: %(reason)s") % {"reason": reason})
 
     def cookie_path(self, request: Request) -> str:
+        """``REFRESH_COOKIE_PATH``, by default the prefix of refreshauth's URLs."""
         if settings.REFRESH_COOKIE_PATH is not None:
             return settings.REFRESH_COOKIE_PATH
-        path = request._request.path
-        return path[: -len(self.route)] if self.route and path.endswith(self.route) else "/"
+        prefix = urls_prefix()
+        if prefix is None:
+            path = request._request.path
+            prefix = path[: -len(self.route)] if path.endswith(self.route) else "/"
+        return prefix
 
     def set_refresh_cookie(self, request: Request, response: Response, value: str, max_age: int) -> None:
         response.set_cookie(

@@ -1,0 +1,122 @@
+"""Every misconfiguration is a system check with a stable id."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from refreshauth.checks import check_deploy, check_settings
+
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1"}}
+
+
+def ids(settings: Any, value: Any, deploy: bool = False) -> list[str]:
+    settings.REFRESHAUTH = value
+    return [m.id for m in (check_deploy if deploy else check_settings)(None)]
+
+
+def test_defaults_are_clean(settings: Any) -> None:
+    settings.CACHES = LOCMEM
+    assert ids(settings, {}) == []
+    del settings.REFRESHAUTH
+    assert [m.id for m in check_settings(None)] == []
+
+
+def test_manage_py_check_is_clean(settings: Any) -> None:
+    settings.CACHES = LOCMEM
+    call_command("check", "--fail-level", "WARNING")
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("not a dict", ["refreshauth.E001"]),
+        ({"ACCESS_TOKEN_LIFETIM": timedelta(minutes=5)}, ["refreshauth.E002"]),
+        ({"ACCESS_TOKEN_LIFETIME": 900}, ["refreshauth.E003"]),
+        ({"REVOKE_ACCESS_TOKENS": "yes"}, ["refreshauth.E003"]),
+        ({"MAX_SESSIONS_PER_USER": True}, ["refreshauth.E003"]),
+        ({"ACCESS_TOKEN_SECRET_FALLBACKS": "one"}, ["refreshauth.E003"]),
+        ({"ACCESS_TOKEN_LIFETIME": timedelta(0)}, ["refreshauth.E004"]),
+        ({"REFRESH_TOKEN_LIFETIME": timedelta(seconds=-1)}, ["refreshauth.E004"]),
+        ({"SESSION_MAX_LIFETIME": timedelta(0)}, ["refreshauth.E004"]),
+        ({"LEEWAY": timedelta(seconds=-1)}, ["refreshauth.E004"]),
+        ({"ACCESS_TOKEN_LIFETIME": timedelta(days=7)}, ["refreshauth.E005"]),
+        ({"ACCESS_TOKEN_SECRET": "a" * 40, "REFRESH_TOKEN_SECRET": "a" * 40}, ["refreshauth.E006"]),
+        ({"ALGORITHM": "none"}, ["refreshauth.E007"]),
+        ({"ALGORITHM": "HS1"}, ["refreshauth.E007"]),
+        ({"REFRESH_TOKEN_TRANSPORT": "header"}, ["refreshauth.E008"]),
+        ({"ACCESS_TOKEN_SECRET": "short"}, ["refreshauth.E009"]),
+        ({"REFRESH_TOKEN_SECRET": b"x" * 31}, ["refreshauth.E009"]),
+        ({"ALGORITHM": "HS512", "ACCESS_TOKEN_SECRET": "x" * 48}, ["refreshauth.E009"]),
+        ({"ACCESS_TOKEN_SECRET_FALLBACKS": ["x" * 10]}, ["refreshauth.E009"]),
+        ({"REUSE_GRACE_PERIOD": timedelta(minutes=15)}, ["refreshauth.E010"]),
+        ({"REUSE_GRACE_PERIOD": timedelta(seconds=-1)}, ["refreshauth.E010"]),
+        ({"ALGORITHM": "RS256"}, ["refreshauth.E011"]),
+        ({"ALGORITHM": "RS256", "ACCESS_TOKEN_PRIVATE_KEY": "not a pem"}, ["refreshauth.E011"]),
+        ({"ACCESS_TOKEN_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----"}, ["refreshauth.E012"]),
+        ({"LOGIN_RATE": "five per minute"}, ["refreshauth.E013"]),
+        ({"REFRESH_RATE": "10/w"}, ["refreshauth.E013"]),
+        ({"REFRESH_COOKIE_SAMESITE": "strict-ish"}, ["refreshauth.E014"]),
+        (
+            {"REFRESH_COOKIE_SAMESITE": "None", "REFRESH_COOKIE_SECURE": False},
+            ["refreshauth.E014"],
+        ),
+        ({"REFRESH_COOKIE_NAME": "__Host-rt"}, ["refreshauth.E014"]),
+        ({"REFRESH_COOKIE_NAME": "__Host-rt", "REFRESH_COOKIE_PATH": "/api/"}, ["refreshauth.E014"]),
+        ({"REFRESH_COOKIE_NAME": "__Secure-rt", "REFRESH_COOKIE_SECURE": False}, ["refreshauth.E014"]),
+        ({"EXTRA_CLAIMS": "no.such.function"}, ["refreshauth.E015"]),
+        ({"EXTRA_CLAIMS": "refreshauth.conf.DEFAULTS"}, ["refreshauth.E015"]),
+        ({"USER_ID_FIELD": "uuid"}, ["refreshauth.E016"]),
+        ({"CACHE_ALIAS": "tokens"}, ["refreshauth.E017"]),
+        ({"MAX_SESSIONS_PER_USER": 0}, ["refreshauth.E018"]),
+        ({"REUSE_GRACE_PERIOD": timedelta(seconds=90)}, ["refreshauth.W001"]),
+    ],
+)
+def test_misconfiguration_ids(settings: Any, value: Any, expected: list[str]) -> None:
+    settings.CACHES = LOCMEM
+    assert ids(settings, value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"REFRESH_COOKIE_NAME": "__Host-rt", "REFRESH_COOKIE_PATH": "/"},
+        {"ACCESS_TOKEN_SECRET": "a" * 32, "REFRESH_TOKEN_SECRET": "b" * 32},
+        {"REUSE_GRACE_PERIOD": timedelta(seconds=60)},
+        {"LOGIN_RATE": None, "REFRESH_RATE": "10/5m"},
+        {"USER_ID_FIELD": "username", "EXTRA_CLAIMS": "tests.test_sessions.extra_claims"},
+    ],
+)
+def test_valid_configurations_are_clean(settings: Any, value: dict[str, Any]) -> None:
+    settings.CACHES = LOCMEM
+    assert ids(settings, value) == []
+
+
+def test_local_cache_is_only_a_deploy_warning(settings: Any) -> None:
+    settings.CACHES = LOCMEM
+    assert ids(settings, {}) == []
+    assert ids(settings, {}, deploy=True) == ["refreshauth.W002", "refreshauth.W003"]
+
+
+def test_shared_cache_is_deploy_clean(settings: Any) -> None:
+    settings.CACHES = REDIS
+    assert ids(settings, {}, deploy=True) == []
+
+
+def test_rate_limit_cache_warning_follows_ratelimit_use_cache(settings: Any) -> None:
+    settings.CACHES = {**REDIS, "local": LOCMEM["default"]}
+    settings.RATELIMIT_USE_CACHE = "local"
+    assert ids(settings, {}, deploy=True) == ["refreshauth.W003"]
+    disabled = {"LOGIN_RATE": None, "LOGIN_ACCOUNT_RATE": None, "REFRESH_RATE": None}
+    assert ids(settings, disabled, deploy=True) == []
+
+
+def test_insecure_cookie_is_a_deploy_warning(settings: Any) -> None:
+    settings.CACHES = REDIS
+    value = {"REFRESH_TOKEN_TRANSPORT": "cookie", "REFRESH_COOKIE_SECURE": False}
+    assert ids(settings, value) == []
+    assert ids(settings, value, deploy=True) == ["refreshauth.W005"]
