@@ -20,6 +20,7 @@
 | E016 | ``USER_ID_FIELD`` is not a field of the user model |
 | E017 | ``CACHE_ALIAS`` is not in ``CACHES`` |
 | E018 | ``MAX_SESSIONS_PER_USER`` is not a positive integer |
+| E019 | cookie transport without Django's ``CsrfViewMiddleware`` |
 | W001 | ``REUSE_GRACE_PERIOD`` above 60 seconds |
 | W002 | (deploy) the revocation cache is not shared between processes or may evict |
 | W003 | (deploy) the rate-limit cache is not shared between processes |
@@ -48,6 +49,7 @@ LOCAL_CACHES = (
     "django.core.cache.backends.dummy.DummyCache",
 )
 GRACE_WARNING = timedelta(seconds=60)
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 
 
 def _is_str_or_bytes(value: Any) -> bool:
@@ -297,6 +299,15 @@ def _check_cookie(c: dict[str, Any]) -> Messages:
         )
     if name.startswith("__Secure-") and not secure:
         errors.append(_error(14, "Browsers refuse a __Secure- cookie without Secure."))
+    if transport == "cookie" and CSRF_MIDDLEWARE not in django_settings.MIDDLEWARE:
+        errors.append(
+            _error(
+                19,
+                "Cookie transport needs Django's CsrfViewMiddleware: it sets the CSRF cookie "
+                "that login/, refresh/ and logout/ check.",
+                hint=f"Add {CSRF_MIDDLEWARE!r} to MIDDLEWARE.",
+            )
+        )
     return errors
 
 

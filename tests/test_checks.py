@@ -96,6 +96,13 @@ def test_valid_configurations_are_clean(settings: Any, value: dict[str, Any]) ->
     assert ids(settings, value) == []
 
 
+def test_cookie_transport_needs_the_csrf_middleware(settings: Any) -> None:
+    settings.CACHES = LOCMEM
+    assert ids(settings, {"REFRESH_TOKEN_TRANSPORT": "cookie"}) == []
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "csrf" not in m.lower()]
+    assert ids(settings, {"REFRESH_TOKEN_TRANSPORT": "cookie"}) == ["refreshauth.E019"]
+
+
 def test_local_cache_is_only_a_deploy_warning(settings: Any) -> None:
     settings.CACHES = LOCMEM
     assert ids(settings, {}) == []
