@@ -75,7 +75,9 @@ def database_from_url(url: str) -> dict[str, Any]:
             "CONN_MAX_AGE": 60,
         }
     if parts.scheme == "sqlite":
-        return sqlite_database(unquote(parts.path[1:] if parts.path.startswith("//") else parts.path))
+        return sqlite_database(
+            unquote(parts.path[1:] if parts.path.startswith("//") else parts.path)
+        )
     raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
 
 
@@ -101,6 +103,7 @@ DATABASES = {
 
 # The revocation denylist and the rate-limit counters must be shared by every worker
 # process: Redis when REDIS_URL is set, else a file-based cache on this machine.
+CACHES: dict[str, dict[str, Any]]
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +14,6 @@ from django.utils.translation import ngettext
 
 from . import sessions
 from .models import RefreshToken, RevokeReason
-
 
 if TYPE_CHECKING:
     SessionAdminBase = admin.ModelAdmin[RefreshToken]
@@ -80,9 +80,9 @@ class RefreshTokenAdmin(SessionAdminBase):
         if email and email != user_model.USERNAME_FIELD:
             try:
                 user_model._meta.get_field(email)
-                names.append(f"user__{email}")
-            except Exception:  # noqa: BLE001 - no such field on a custom user model
-                pass
+            except FieldDoesNotExist:  # a custom user model without an email field
+                return names
+            names.append(f"user__{email}")
         return names
 
     @admin.display(description=_("state"))

@@ -12,7 +12,13 @@ from rest_framework.request import Request
 
 from . import tokens
 from .conf import settings
-from .exceptions import RefreshAuthError, RevokedToken, ServiceUnavailable, TokenError
+from .exceptions import (
+    InvalidToken,
+    RefreshAuthError,
+    RevokedToken,
+    ServiceUnavailable,
+    TokenError,
+)
 from .sessions import is_session_revoked
 
 MAX_HEADER_LENGTH = 8192
@@ -40,13 +46,13 @@ def bearer_token(request: Request) -> str | None:
 
     Raises ``InvalidToken`` for a Bearer header without exactly one credential.
     """
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+    header: str = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, credential = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
     credential = credential.strip(" ")
     if not credential or " " in credential or len(header) > MAX_HEADER_LENGTH:
-        raise tokens.InvalidToken()
+        raise InvalidToken()
     return credential
 
 

@@ -83,8 +83,10 @@ TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ISSUER": (_optional(lambda v: isinstance(v, str)), "a str or None"),
     "AUDIENCE": (
         _optional(
-            lambda v: isinstance(v, str)
-            or (isinstance(v, list | tuple) and all(isinstance(a, str) for a in v))
+            lambda v: (
+                isinstance(v, str)
+                or (isinstance(v, list | tuple) and all(isinstance(a, str) for a in v))
+            )
         ),
         "a str, a list of str or None",
     ),
@@ -191,7 +193,8 @@ def _secret_length_errors(name: str, value: Any, algorithm: str) -> Messages:
             _error(
                 9,
                 f"REFRESHAUTH[{name!r}] is shorter than {need} bytes, which {algorithm} needs.",
-                hint="Leave it unset to derive it from SECRET_KEY, or use secrets.token_urlsafe(64).",
+                hint="Leave it unset to derive it from SECRET_KEY, "
+                "or use secrets.token_urlsafe(64).",
             )
         ]
     return []
@@ -231,9 +234,7 @@ def _check_keys(c: dict[str, Any]) -> Messages:
     access, refresh = c["ACCESS_TOKEN_SECRET"], c["REFRESH_TOKEN_SECRET"]
     if access is not None and refresh is not None:
         if tokens._as_bytes(access) == tokens._as_bytes(refresh):
-            errors.append(
-                _error(6, "ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ.")
-            )
+            errors.append(_error(6, "ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ."))
     return errors
 
 
@@ -282,7 +283,9 @@ def _check_cookie(c: dict[str, Any]) -> Messages:
     )
     if samesite is not None and samesite not in ("Strict", "Lax", "None"):
         errors.append(
-            _error(14, f"REFRESH_COOKIE_SAMESITE must be 'Strict', 'Lax' or 'None', not {samesite!r}.")
+            _error(
+                14, f"REFRESH_COOKIE_SAMESITE must be 'Strict', 'Lax' or 'None', not {samesite!r}."
+            )
         )
     if samesite == "None" and not secure:
         errors.append(_error(14, "Browsers refuse a SameSite=None cookie without Secure."))
@@ -384,7 +387,9 @@ def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> Mes
         )
     if config["REFRESH_TOKEN_TRANSPORT"] == "cookie" and not config["REFRESH_COOKIE_SECURE"]:
         warnings.append(
-            _warning(5, "The refresh cookie is sent over plain HTTP: REFRESH_COOKIE_SECURE is False.")
+            _warning(
+                5, "The refresh cookie is sent over plain HTTP: REFRESH_COOKIE_SECURE is False."
+            )
         )
     return warnings
 

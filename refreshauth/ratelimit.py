@@ -12,13 +12,14 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import get_usage  # type: ignore[import-untyped]
 
 from .conf import settings
 from .exceptions import RateLimited, ServiceUnavailable
 from .sessions import normalize_ip
 
-UNKNOWN_IP = "0.0.0.0"
+# The one bucket of clients whose address cannot be read (not an address to bind to).
+UNKNOWN_IP = "0.0.0.0"  # noqa: S104
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -43,7 +44,6 @@ def client_ip(request: HttpRequest) -> str | None:
     return normalize_ip(value.rsplit(",", 1)[-1])
 
 
-
 def _network(ip: str | None) -> str:
     """IPv6 clients are counted per /64 (django-ratelimit's default mask), like IPv4 per host."""
     if ip is None:
@@ -51,7 +51,9 @@ def _network(ip: str | None) -> str:
     address = ipaddress.ip_address(ip)
     mask = 64 if address.version == 6 else 32
     mask = getattr(
-        django_settings, "RATELIMIT_IPV6_MASK" if address.version == 6 else "RATELIMIT_IPV4_MASK", mask
+        django_settings,
+        "RATELIMIT_IPV6_MASK" if address.version == 6 else "RATELIMIT_IPV4_MASK",
+        mask,
     )
     return str(ipaddress.ip_network(f"{ip}/{mask}", strict=False).network_address)
 

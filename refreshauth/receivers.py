@@ -41,9 +41,12 @@ def revoke_on_account_change(
     if created:
         return
     fields = frozenset(update_fields) if update_fields is not None else None
-    saved = (lambda name: fields is None or name in fields)  # noqa: E731
+
+    def saved(name: str) -> bool:
+        return fields is None or name in fields
+
     if saved("password") and new_password is not None and new_password != old_password:
-        rehash = getattr(instance, "_password", None) is None and fields == {"password"}
+        rehash = getattr(instance, "_password", None) is None and fields == frozenset({"password"})
         if rehash and old_password is not None:
             _refresh_fingerprints(instance, old_password)
         else:
@@ -56,7 +59,7 @@ def revoke_on_account_change(
 def _refresh_fingerprints(user: Any, old_password: str) -> None:
     keys = tokens.refresh_keys().by_kid.values()
     old = [sessions.fingerprint_of(old_password, key) for key in keys]
-    RefreshToken.objects.filter(user=user, password_fingerprint__in=old).update(
+    RefreshToken.objects.filter(user_id=user.pk, password_fingerprint__in=old).update(
         password_fingerprint=sessions.password_fingerprint(user)
     )
 

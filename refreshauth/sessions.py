@@ -18,8 +18,9 @@ import ipaddress
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone as dt_timezone
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
@@ -44,8 +45,8 @@ else:
 
 __all__ = [
     "ClientInfo",
-    "clear_expired",
     "TokenResponse",
+    "clear_expired",
     "is_session_revoked",
     "live_session_of",
     "open_session",
@@ -218,7 +219,7 @@ def open_session(
     if limit:
         surplus = (
             RefreshToken.objects.live(now)
-            .filter(user=user)
+            .filter(user_id=user.pk)
             .order_by("-last_used_at")
             .values_list("pk", flat=True)[limit - 1 :]
         )
@@ -230,7 +231,7 @@ def open_session(
     jti = tokens.new_jti()
     session = RefreshToken.objects.create(
         id=uuid.uuid4(),
-        user=user,
+        user=cast(Any, user),
         jti_hash=tokens.digest(jti),
         password_fingerprint=password_fingerprint(user),
         created_at=now,
@@ -391,7 +392,12 @@ def live_session_of(user: User, session_id: object) -> RefreshToken | None:
         sid = uuid.UUID(str(session_id))
     except ValueError:
         return None
-    return RefreshToken.objects.live(_now()).filter(user=user, pk=sid).select_related("user").first()
+    return (
+        RefreshToken.objects.live(_now())
+        .filter(user_id=user.pk, pk=sid)
+        .select_related("user")
+        .first()
+    )
 
 
 # --- revocation --------------------------------------------------------------------
@@ -492,7 +498,7 @@ def revoke_all(
     request: Any = None,
 ) -> int:
     """Revoke all of ``user``'s sessions but ``keep``; return how many were revoked."""
-    queryset = RefreshToken.objects.filter(user=user)
+    queryset = RefreshToken.objects.filter(user_id=user.pk)
     if keep is not None:
         queryset = queryset.exclude(pk=keep)
     return _revoke_queryset(queryset, reason, request)

@@ -94,10 +94,14 @@ def _hmac_key(key: bytes, algorithm: str) -> SigningKey:
 def _asymmetric_key(pem: str | bytes, algorithm: str) -> SigningKey:
     alg = get_default_algorithms()[algorithm]
     private = alg.prepare_key(_as_bytes(pem))
-    public = private.public_key()  # type: ignore[union-attr]
+    public = private.public_key()
     jwk = json.loads(alg.to_jwk(public))
     # RFC 7638 thumbprint: SHA-256 of the required members, sorted, without spaces.
-    required = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+    required = {
+        "RSA": ("e", "kty", "n"),
+        "EC": ("crv", "kty", "x", "y"),
+        "OKP": ("crv", "kty", "x"),
+    }
     members = {k: jwk[k] for k in required[jwk["kty"]]}
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
     kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
@@ -198,7 +202,9 @@ def digest(jti: str) -> str:
 
 
 def encode(claims: Mapping[str, Any], key: SigningKey, typ: str) -> str:
-    return jwt.encode(dict(claims), key.signing, key.algorithm, headers={"typ": typ, "kid": key.kid})
+    return jwt.encode(
+        dict(claims), key.signing, key.algorithm, headers={"typ": typ, "kid": key.kid}
+    )
 
 
 def _b64decode(segment: str) -> bytes:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, QueryDict
 from django.middleware.csrf import get_token, rotate_token
@@ -12,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.authentication import CSRFCheck
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -94,15 +97,19 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 class FirstRendererNegotiation(BaseContentNegotiation):
     """Always JSON, whatever the ``Accept`` header asks for."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> Any:
         from rest_framework.negotiation import DefaultContentNegotiation
 
         return DefaultContentNegotiation().select_parser(request, parsers)
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self,
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class RefreshAuthAPIView(APIView):
@@ -139,7 +146,7 @@ class RefreshAuthAPIView(APIView):
         """Django's CSRF check, which DRF's views skip; only in cookie transport."""
         if not settings.cookie_transport:
             return
-        check = CSRFCheck(lambda _request: None)  # type: ignore[arg-type, return-value]
+        check = CSRFCheck(lambda _request: None)  # type: ignore[arg-type]
         check.process_request(request._request)
         reason = check.process_view(request._request, None, (), {})  # type: ignore[arg-type]
         if reason:
@@ -155,7 +162,9 @@ class RefreshAuthAPIView(APIView):
             prefix = path[: -len(self.route)] if path.endswith(self.route) else "/"
         return prefix
 
-    def set_refresh_cookie(self, request: Request, response: Response, value: str, max_age: int) -> None:
+    def set_refresh_cookie(
+        self, request: Request, response: Response, value: str, max_age: int
+    ) -> None:
         response.set_cookie(
             settings.REFRESH_COOKIE_NAME,
             value,
@@ -164,7 +173,7 @@ class RefreshAuthAPIView(APIView):
             domain=settings.REFRESH_COOKIE_DOMAIN,
             secure=settings.REFRESH_COOKIE_SECURE,
             httponly=True,
-            samesite=settings.REFRESH_COOKIE_SAMESITE,
+            samesite=cast(Any, settings.REFRESH_COOKIE_SAMESITE),
         )
 
     def refresh_token_from(self, request: Request, serializer_class: type[Any]) -> str:
@@ -180,7 +189,9 @@ class RefreshAuthAPIView(APIView):
         cookie = settings.cookie_transport
         response = Response(result.as_dict(include_refresh_token=not cookie), headers=NO_STORE)
         if cookie:
-            remaining = int(result.session.expires_at.timestamp()) - int(sessions._now().timestamp())
+            remaining = int(result.session.expires_at.timestamp()) - int(
+                sessions._now().timestamp()
+            )
             self.set_refresh_cookie(request, response, result.refresh_token, max(remaining, 0))
             get_token(request._request)
         return response
@@ -261,6 +272,9 @@ class AuthenticatedAPIView(RefreshAuthAPIView):
     authentication_classes = [AccessTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
+    def user(self, request: Request) -> AbstractBaseUser:
+        return cast(AbstractBaseUser, request.user)
+
     def current_sid(self, request: Request) -> str | None:
         auth = request.auth
         return str(auth["sid"]) if isinstance(auth, dict) and "sid" in auth else None
@@ -275,7 +289,7 @@ class LogoutAllView(AuthenticatedAPIView):
         data = self.validated(LogoutAllSerializer, request)
         keep = self.current_sid(request) if data["keep_current"] else None
         sessions.revoke_all(
-            request.user, RevokeReason.LOGOUT_ALL, keep=keep, request=request._request
+            self.user(request), RevokeReason.LOGOUT_ALL, keep=keep, request=request._request
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -284,9 +298,11 @@ class SessionListView(AuthenticatedAPIView):
     """GET sessions/: the caller's live sessions, most recently used first."""
 
     def get(self, request: Request) -> Response:
-        live = RefreshToken.objects.live(sessions._now()).filter(user=request.user)
+        live = RefreshToken.objects.live(sessions._now()).filter(user_id=self.user(request).pk)
         serializer = SessionSerializer(
-            live.order_by("-last_used_at"), many=True, context={"current_sid": self.current_sid(request)}
+            live.order_by("-last_used_at"),
+            many=True,
+            context={"current_sid": self.current_sid(request)},
         )
         return Response(serializer.data)
 
@@ -295,7 +311,7 @@ class SessionDetailView(AuthenticatedAPIView):
     """DELETE sessions/<id>/: revoke one of the caller's live sessions."""
 
     def delete(self, request: Request, session_id: str) -> Response:
-        session = sessions.live_session_of(request.user, session_id)
+        session = sessions.live_session_of(self.user(request), session_id)
         if session is None:
             raise exceptions.NotFound()
         sessions.revoke(session, RevokeReason.USER, request=request._request)
@@ -316,5 +332,7 @@ class JWKSView(RefreshAuthAPIView):
     def get(self, request: Request) -> Response:
         keys = []
         if settings.ALGORITHM in tokens.ASYMMETRIC_ALGORITHMS:
-            keys = [dict(k.public_jwk) for k in tokens.access_keys().by_kid.values() if k.public_jwk]
+            keys = [
+                dict(k.public_jwk) for k in tokens.access_keys().by_kid.values() if k.public_jwk
+            ]
         return Response({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})

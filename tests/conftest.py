@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 import pytest
@@ -72,7 +73,10 @@ def login(api: APIClient, user: Any) -> Any:
 
     def do(username: str = "alice", password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
         response = api.post(
-            "/api/auth/login/", {"username": username, "password": password}, format="json", **extra
+            "/api/auth/login/",
+            {"username": username, "password": password},
+            format="json",
+            **extra,
         )
         assert response.status_code == 200, response.content
         return dict(response.json())

@@ -35,8 +35,17 @@ def test_changelist_shows_sessions_and_no_digest(admin_client: Client, user: Any
     assert live.session.password_fingerprint not in html
 
 
-@pytest.mark.parametrize("query", ["state=live", "state=expired", "state=revoked", "q=alice",
-                                   "q=alice@example.com", "revoke_reason__exact=logout"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "state=live",
+        "state=expired",
+        "state=revoked",
+        "q=alice",
+        "q=alice@example.com",
+        "revoke_reason__exact=logout",
+    ],
+)
 def test_filters_and_search(admin_client: Client, user: Any, query: str) -> None:
     RefreshTokenFactory(user=user)
     RefreshTokenFactory(user=user, revoked=True)

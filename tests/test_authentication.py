@@ -128,7 +128,9 @@ def test_missing_required_claim_is_refused(api: APIClient, access: str, claim: s
     assert_refused(me(api, resign(access, **{claim: None})))
 
 
-@pytest.mark.parametrize("claim,value", [("sub", 1), ("sid", 5), ("jti", ["x"]), ("exp", "99999999999"), ("iat", 1.5)])
+@pytest.mark.parametrize(
+    "claim,value", [("sub", 1), ("sid", 5), ("jti", ["x"]), ("exp", "99999999999"), ("iat", 1.5)]
+)
 def test_wrongly_typed_claim_is_refused(
     api: APIClient, access: str, claim: str, value: Any
 ) -> None:

@@ -11,7 +11,12 @@ from django.core.management import call_command
 from refreshauth.checks import check_deploy, check_settings
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1"}}
+REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1",
+    }
+}
 
 
 def ids(settings: Any, value: Any, deploy: bool = False) -> list[str]:
@@ -45,7 +50,10 @@ def test_manage_py_check_is_clean(settings: Any) -> None:
         ({"SESSION_MAX_LIFETIME": timedelta(0)}, ["refreshauth.E004"]),
         ({"LEEWAY": timedelta(seconds=-1)}, ["refreshauth.E004"]),
         ({"ACCESS_TOKEN_LIFETIME": timedelta(days=7)}, ["refreshauth.E005"]),
-        ({"ACCESS_TOKEN_SECRET": "a" * 40, "REFRESH_TOKEN_SECRET": "a" * 40}, ["refreshauth.E006"]),
+        (
+            {"ACCESS_TOKEN_SECRET": "a" * 40, "REFRESH_TOKEN_SECRET": "a" * 40},
+            ["refreshauth.E006"],
+        ),
         ({"ALGORITHM": "none"}, ["refreshauth.E007"]),
         ({"ALGORITHM": "HS1"}, ["refreshauth.E007"]),
         ({"REFRESH_TOKEN_TRANSPORT": "header"}, ["refreshauth.E008"]),
@@ -66,8 +74,14 @@ def test_manage_py_check_is_clean(settings: Any) -> None:
             ["refreshauth.E014"],
         ),
         ({"REFRESH_COOKIE_NAME": "__Host-rt"}, ["refreshauth.E014"]),
-        ({"REFRESH_COOKIE_NAME": "__Host-rt", "REFRESH_COOKIE_PATH": "/api/"}, ["refreshauth.E014"]),
-        ({"REFRESH_COOKIE_NAME": "__Secure-rt", "REFRESH_COOKIE_SECURE": False}, ["refreshauth.E014"]),
+        (
+            {"REFRESH_COOKIE_NAME": "__Host-rt", "REFRESH_COOKIE_PATH": "/api/"},
+            ["refreshauth.E014"],
+        ),
+        (
+            {"REFRESH_COOKIE_NAME": "__Secure-rt", "REFRESH_COOKIE_SECURE": False},
+            ["refreshauth.E014"],
+        ),
         ({"EXTRA_CLAIMS": "no.such.function"}, ["refreshauth.E015"]),
         ({"EXTRA_CLAIMS": "refreshauth.conf.DEFAULTS"}, ["refreshauth.E015"]),
         ({"USER_ID_FIELD": "uuid"}, ["refreshauth.E016"]),

@@ -113,7 +113,7 @@ def test_two_runs_at_once_delete_each_row_once(settings: Any) -> None:
     def clear() -> None:
         try:
             totals.append(sessions.clear_expired(batch_size=100))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()

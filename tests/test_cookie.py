@@ -45,7 +45,9 @@ def log_in(client: APIClient) -> Any:
     return response
 
 
-def test_login_sets_the_cookie_and_leaves_it_out_of_the_body(browser: APIClient, user: Any) -> None:
+def test_login_sets_the_cookie_and_leaves_it_out_of_the_body(
+    browser: APIClient, user: Any
+) -> None:
     before = csrf(browser)["HTTP_X_CSRFTOKEN"]
     response = log_in(browser)
     assert "refresh_token" not in response.json()
@@ -139,7 +141,9 @@ def test_cookie_settings(browser: APIClient, user: Any, settings: Any) -> None:
     assert (cookie["path"], cookie["samesite"], cookie["domain"]) == ("/", "Lax", "")
 
 
-def test_max_age_is_the_remaining_life(browser: APIClient, user: Any, settings: Any, clock: Any) -> None:
+def test_max_age_is_the_remaining_life(
+    browser: APIClient, user: Any, settings: Any, clock: Any
+) -> None:
     from datetime import timedelta
 
     settings.REFRESHAUTH = {

@@ -64,7 +64,9 @@ def test_secret_key_rotation_keeps_sessions(api: APIClient, user: Any, settings:
     sessions.rotate(new.refresh_token)
 
 
-def test_explicit_fallbacks_verify_but_never_sign(api: APIClient, user: Any, settings: Any) -> None:
+def test_explicit_fallbacks_verify_but_never_sign(
+    api: APIClient, user: Any, settings: Any
+) -> None:
     a1, a2, r1, r2 = ("a1" * 20, "a2" * 20, "r1" * 20, "r2" * 20)
     settings.REFRESHAUTH = {"ACCESS_TOKEN_SECRET": a1, "REFRESH_TOKEN_SECRET": r1}
     old = sessions.open_session(user)
@@ -89,8 +91,9 @@ def test_grace_retry_across_a_key_rotation(user: Any, settings: Any) -> None:
     settings.SECRET_KEY = "after-" + "q" * 50
     settings.SECRET_KEY_FALLBACKS = ["before-" + "k" * 50]
     retry = sessions.rotate(first.refresh_token)
-    assert tokens.decode_refresh(retry.refresh_token).claims["jti"] == (
-        tokens.decode_refresh(winner.refresh_token).claims["jti"]
+    assert (
+        tokens.decode_refresh(retry.refresh_token).claims["jti"]
+        == (tokens.decode_refresh(winner.refresh_token).claims["jti"])
     )
 
 

@@ -116,9 +116,7 @@ def test_password_reset_views_revoke(user: Any) -> None:
     assert live(user) == 0
 
 
-def test_hasher_upgrade_at_login_ends_no_session(
-    api: Any, user: Any, settings: Any
-) -> None:
+def test_hasher_upgrade_at_login_ends_no_session(api: Any, user: Any, settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     first = sessions.open_session(user)
     # A new default hasher: the next successful login rehashes the password.

@@ -22,12 +22,10 @@ def auth(body: dict[str, Any] | sessions.TokenResponse) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-def test_lists_live_sessions_most_recent_first(
-    api: APIClient, login: Any, clock: Any
-) -> None:
+def test_lists_live_sessions_most_recent_first(api: APIClient, login: Any, clock: Any) -> None:
     old = login(HTTP_USER_AGENT="old browser")
     clock.advance(timedelta(minutes=1))
-    new = login(HTTP_USER_AGENT="new browser", REMOTE_ADDR="198.51.100.4")
+    login(HTTP_USER_AGENT="new browser", REMOTE_ADDR="198.51.100.4")
     clock.advance(timedelta(minutes=1))
     gone = login()
     api.post("/api/auth/logout/", {"refresh_token": gone["refresh_token"]}, format="json")
@@ -49,7 +47,9 @@ def test_lists_live_sessions_most_recent_first(
     assert items[0]["created_at"].startswith("2030-01-01T12:01:00")
 
 
-def test_expired_sessions_are_not_listed(api: APIClient, login: Any, clock: Any, user: Any) -> None:
+def test_expired_sessions_are_not_listed(
+    api: APIClient, login: Any, clock: Any, user: Any
+) -> None:
     login()
     clock.advance(timedelta(days=7, seconds=1))
     fresh = sessions.open_session(user)
@@ -78,7 +78,9 @@ def test_delete_the_current_session_ends_it(
 ) -> None:
     mine = sessions.open_session(user)
     with django_capture_on_commit_callbacks(execute=True):
-        assert api.delete(f"/api/auth/sessions/{mine.session.pk}/", **auth(mine)).status_code == 204
+        assert (
+            api.delete(f"/api/auth/sessions/{mine.session.pk}/", **auth(mine)).status_code == 204
+        )
     assert api.get("/api/me/", **auth(mine)).json()["code"] == "token_revoked"
 
 

@@ -63,7 +63,9 @@ def test_reuse_revokes_the_successor_but_not_other_sessions(user: Any) -> None:
     assert sessions.rotate(other.refresh_token).access_token
 
 
-def test_grace_period_returns_the_identical_successor(user: Any, settings: Any, clock: Any) -> None:
+def test_grace_period_returns_the_identical_successor(
+    user: Any, settings: Any, clock: Any
+) -> None:
     settings.REFRESHAUTH = {"REUSE_GRACE_PERIOD": timedelta(seconds=10)}
     first = sessions.open_session(user)
     clock.advance(timedelta(seconds=3))
@@ -199,9 +201,7 @@ def test_a_token_of_another_user_for_this_session_is_invalid(user: Any) -> None:
         sessions.rotate(forged)
 
 
-def test_successful_refresh_costs_two_queries(
-    user: Any, django_assert_num_queries: Any
-) -> None:
+def test_successful_refresh_costs_two_queries(user: Any, django_assert_num_queries: Any) -> None:
     result = sessions.open_session(user)
     with django_assert_num_queries(2):
         sessions.rotate(result.refresh_token)
@@ -226,7 +226,9 @@ def test_max_sessions_per_user_revokes_the_least_recently_used(
     live = RefreshToken.objects.live()
     assert live.count() == 2
     assert not live.filter(pk=middle.session.pk).exists()
-    assert RefreshToken.objects.get(pk=middle.session.pk).revoke_reason == RevokeReason.SESSION_LIMIT
+    assert (
+        RefreshToken.objects.get(pk=middle.session.pk).revoke_reason == RevokeReason.SESSION_LIMIT
+    )
 
 
 def test_extra_claims_cannot_override_registered_claims(user: Any, settings: Any) -> None:
@@ -245,9 +247,10 @@ def test_user_id_field(user: Any, settings: Any) -> None:
     settings.REFRESHAUTH = {"USER_ID_FIELD": "username"}
     result = sessions.open_session(user)
     assert tokens.decode_access(result.access_token)["sub"] == "alice"
-    assert tokens.decode_refresh(sessions.rotate(result.refresh_token).refresh_token).claims[
-        "sub"
-    ] == "alice"
+    assert (
+        tokens.decode_refresh(sessions.rotate(result.refresh_token).refresh_token).claims["sub"]
+        == "alice"
+    )
 
 
 def test_revoke_all_keeps_the_given_session(user: Any) -> None:

@@ -79,7 +79,9 @@ def test_session_revoked_on_password_change(user: Any, record: Any) -> None:
     assert [c["reason"] for c in revoked.calls] == [RevokeReason.PASSWORD_CHANGE] * 2
 
 
-def test_refresh_token_reused_over_http(api: APIClient, login: Any, user: Any, record: Any) -> None:
+def test_refresh_token_reused_over_http(
+    api: APIClient, login: Any, user: Any, record: Any
+) -> None:
     reused = record(refresh_token_reused)
     revoked = record(session_revoked)
     token = login()["refresh_token"]
