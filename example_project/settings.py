@@ -73,6 +73,7 @@ def database_from_url(url: str) -> dict[str, Any]:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
         }
     if parts.scheme == "sqlite":
         return sqlite_database(
@@ -143,4 +144,12 @@ REFRESHAUTH = {
     "SESSION_MAX_LIFETIME": timedelta(days=30),
     "REUSE_GRACE_PERIOD": timedelta(0),
     "REFRESH_TOKEN_TRANSPORT": "body",
+}
+
+# Warnings of refreshauth (a database or cache that cannot answer) go to the console.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"refreshauth": {"handlers": ["console"], "level": "WARNING"}},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -42,6 +43,7 @@ from .serializers import (
     SessionSerializer,
 )
 
+logger = logging.getLogger("refreshauth")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -66,7 +68,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     view = context.get("view")
     if isinstance(exc, OperationalError):
         # A database that stays locked or is out of reach: try again, not a 500.
+        logger.warning("refreshauth: database unavailable: %s", exc)
         exc = ServiceUnavailable()
+    elif isinstance(exc, ServiceUnavailable):
+        logger.warning("refreshauth: service unavailable: %r", exc.__cause__)
     if isinstance(exc, RefreshAuthError):
         headers: dict[str, str] = {}
         if isinstance(exc, RateLimited | ServiceUnavailable):

@@ -18,13 +18,6 @@ from .factories import PASSWORD, UserFactory
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql"))
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip = pytest.mark.skip(reason="needs DATABASE_URL pointing at PostgreSQL")
-    for item in items:
-        if "concurrency" in item.keywords and not ON_POSTGRES:
-            item.add_marker(skip)
-
-
 @pytest.fixture(autouse=True)
 def _clear_caches() -> Iterator[None]:
     for cache in caches.all():

@@ -82,7 +82,8 @@ def server_database_url(tmp: Path) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres", "pgsql")):
         parts = urlsplit(url)
-        return urlunsplit(parts._replace(path=(parts.path or "/refreshauth") + "_server"))
+        suffix = "".join(c for c in tmp.name.lower() if c.isalnum())
+        return urlunsplit(parts._replace(path=f"{parts.path or '/refreshauth'}_{suffix}"))
     return f"sqlite:///{tmp / 'server.sqlite3'}"
 
 

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -85,7 +86,7 @@ def test_revocation_reaches_every_worker_of_both_servers(servers: tuple[Server, 
 
 
 def test_rate_limit_is_shared_between_servers(servers: tuple[Server, Server]) -> None:
-    wrong = {"username": "ratelimited-user", "password": "wrong"}
+    wrong = {"username": f"nobody-{uuid.uuid4()}", "password": "wrong"}
     statuses = [servers[i % 2].post("/api/auth/login/", wrong).status for i in range(5)]
     assert statuses == [401] * 5
     for server in servers:
@@ -112,7 +113,8 @@ def test_concurrent_refreshes_of_one_token(servers: tuple[Server, Server]) -> No
         tokens = login(servers[0])
         answers = race(servers, {"refresh_token": tokens["refresh_token"]})
         statuses = Counter(a.status for a in answers)
-        assert set(statuses) <= {200, 401, 503}, statuses
+        # 429: REFRESH_RATE (30/m per session) counts every one of the 32 attempts.
+        assert set(statuses) <= {200, 401, 429, 503}, statuses
         for answer in answers:
             if answer.status == 401:
                 assert answer.json()["code"] in ("token_reused", "token_revoked")
@@ -128,7 +130,7 @@ def test_concurrent_refreshes_in_the_grace_period_share_one_successor(
         tokens = login(grace_server)
         answers = race((grace_server,), {"refresh_token": tokens["refresh_token"]})
         ok = [a for a in answers if a.status == 200]
-        assert {a.status for a in answers} <= {200, 503}
+        assert {a.status for a in answers} <= {200, 429, 503}
         assert len(ok) >= 1
         assert len({a.json()["refresh_token"] for a in ok}) == 1
 
