@@ -119,27 +119,20 @@ def test_password_is_used_exactly_as_sent(api: APIClient) -> None:
 def test_unknown_user_and_wrong_password_both_run_the_hasher(
     api: APIClient, user: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Timing attack on usernames: both failures hash the password exactly once."""
     from django.contrib.auth.hashers import MD5PasswordHasher
 
-    calls: list[str] = []
-    original_encode = MD5PasswordHasher.encode
-    original_verify = MD5PasswordHasher.verify
+    hashed: list[str] = []
+    original = MD5PasswordHasher.encode
 
     def encode(self: Any, password: str, salt: str) -> str:
-        calls.append("encode")
-        return original_encode(self, password, salt)
-
-    def verify(self: Any, password: str, encoded: str) -> bool:
-        calls.append("verify")
-        return original_verify(self, password, encoded)
+        hashed.append(password)
+        return original(self, password, salt)
 
     monkeypatch.setattr(MD5PasswordHasher, "encode", encode)
-    monkeypatch.setattr(MD5PasswordHasher, "verify", verify)
-    post(api, LOGIN, {"username": "nobody", "password": "x"})
-    unknown = len(calls)
-    calls.clear()
-    post(api, LOGIN, {"username": "alice", "password": "x"})
-    assert unknown >= 1 and len(calls) >= 1
+    post(api, LOGIN, {"username": "nobody", "password": "guess one"})
+    post(api, LOGIN, {"username": "alice", "password": "guess two"})
+    assert hashed == ["guess one", "guess two"]
 
 
 @pytest.mark.parametrize(
@@ -303,6 +296,64 @@ def test_refresh_with_garbage(api: APIClient, token: str) -> None:
             "code": "token_invalid",
             "error": "invalid_grant",
         }
+
+
+def _forge(
+    token: str, header: dict[str, Any] | None = None, key: bytes | None = None, **claims: Any
+) -> str:
+    import jwt as pyjwt
+
+    h = {**tokens._read_header(token), **(header or {})}
+    p = {**tokens.decode_refresh(token, verify_exp=False).claims, **claims}
+    return pyjwt.encode(p, key or tokens.refresh_keys().current.signing, "HS256", headers=h)
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda t: _forge(t, key=b"k" * 32),
+        lambda t: _forge(t, header={"typ": "at+jwt"}),
+        lambda t: _forge(t, header={"typ": "JWT"}),
+        lambda t: _forge(t, header={"jku": "http://127.0.0.1:1/"}),
+        lambda t: _forge(t, header={"kid": "../../etc/passwd"}),
+        lambda t: _forge(t, sid="not-a-uuid"),
+        lambda t: t.split(".")[0] + "." + t.split(".")[1] + ".",
+        lambda t: ".".join(t.split(".")[:2]) + "." + t.split(".")[2][::-1],
+        lambda t: t + ".extra",
+    ],
+    ids=[
+        "wrong-key",
+        "access-typ",
+        "jwt-typ",
+        "jku",
+        "kid-path",
+        "bad-sid",
+        "unsigned",
+        "reversed-signature",
+        "four-segments",
+    ],
+)
+def test_forged_refresh_tokens_are_invalid_and_change_nothing(
+    api: APIClient, login: Any, forge: Any
+) -> None:
+    token = login()["refresh_token"]
+    before = rows()
+    response = post(api, REFRESH, {"refresh_token": forge(token)})
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_invalid"
+    assert rows() == before
+    assert post(api, REFRESH, {"refresh_token": token}).status_code == 200
+
+
+@pytest.mark.parametrize("alg", ["none", "NONE", "nOnE"])
+def test_unsigned_refresh_token_is_invalid(api: APIClient, login: Any, alg: str) -> None:
+    import base64
+
+    token = login()["refresh_token"]
+    header = {**tokens._read_header(token), "alg": alg}
+    head = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    forged = f"{head}.{token.split('.')[1]}."
+    assert post(api, REFRESH, {"refresh_token": forged}).json()["code"] == "token_invalid"
 
 
 def test_access_token_as_refresh_token_is_invalid(api: APIClient, login: Any) -> None:
