@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -20,6 +18,7 @@ from .exceptions import (
     TokenError,
 )
 from .sessions import is_session_revoked
+from .users import load_user
 
 MAX_HEADER_LENGTH = 8192
 
@@ -82,12 +81,8 @@ class AccessTokenAuthentication(BaseAuthentication):
         return user, claims
 
     def _user(self, sub: str) -> Any:
-        model = get_user_model()
-        try:
-            user = model._default_manager.get(**{settings.USER_ID_FIELD: sub})
-        except (model.DoesNotExist, ValueError, TypeError, ValidationError):
-            raise RevokedToken() from None
-        if not getattr(user, "is_active", True):
+        user = load_user(sub)
+        if user is None or not getattr(user, "is_active", True):
             raise RevokedToken()
         return user
 

@@ -8,7 +8,9 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,7 @@ import jwt
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import salted_hmac
-from jwt.algorithms import get_default_algorithms
+from jwt.algorithms import Algorithm, get_default_algorithms
 
 from .conf import settings
 from .exceptions import ExpiredToken, InvalidToken
@@ -46,8 +48,13 @@ class SigningKey:
     kid: str
     algorithm: str
     signing: Any  # what PyJWT signs with
-    verifying: Any  # what PyJWT verifies with
+    verifying: Any  # what PyJWT verifies with, prepared once
     public_jwk: Mapping[str, Any] | None = None
+
+    @functools.cached_property
+    def verifier(self) -> Algorithm:
+        """PyJWT's implementation of ``algorithm``, which checks signatures."""
+        return get_default_algorithms()[self.algorithm]
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,9 @@ def hmac_kid(key: bytes) -> str:
 
 
 def _hmac_key(key: bytes, algorithm: str) -> SigningKey:
-    return SigningKey(hmac_kid(key), algorithm, key, key)
+    return SigningKey(
+        hmac_kid(key), algorithm, key, get_default_algorithms()[algorithm].prepare_key(key)
+    )
 
 
 def _asymmetric_key(pem: str | bytes, algorithm: str) -> SigningKey:
@@ -211,12 +220,21 @@ def _b64decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
+# Three segments of the base64url alphabet and nothing else: no padding, no spaces, no
+# characters that a lenient decoder would skip (and so no two strings for one token).
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
 def _read_header(token: str) -> dict[str, Any]:
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+    if (
+        not isinstance(token, str)
+        or len(token) > MAX_TOKEN_LENGTH
+        or not TOKEN_RE.fullmatch(token)
+    ):
         raise InvalidToken()
     try:
         header = json.loads(_b64decode(token[: token.index(".")]))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error):
         raise InvalidToken() from None
     if not isinstance(header, dict) or not header.keys() <= ALLOWED_HEADER_KEYS:
         raise InvalidToken()
@@ -241,8 +259,10 @@ def decode(
     """Verify ``token`` against ``ring`` and return its claims and the key that signed it.
 
     Raises ``InvalidToken`` for anything but a well-formed token of one of ``types``,
-    signed by a key of ``ring`` with the ring's algorithm and carrying the required
-    claims; ``ExpiredToken`` past ``exp`` (with ``LEEWAY``).
+    signed by the key its ``kid`` names with that key's algorithm, carrying the required
+    claims, not issued or valid only in the future, and of the expected ``iss``/``aud``;
+    ``ExpiredToken`` past ``exp`` (with ``LEEWAY``). The signature is checked by PyJWT's
+    algorithm implementation; the claims here, with the rules of RFC 7519.
     """
     header = _read_header(token)
     typ = header.get("typ")
@@ -252,28 +272,58 @@ def decode(
     key = ring.by_kid.get(kid)
     if key is None or header.get("alg") != key.algorithm:
         raise InvalidToken()
+    signing_input, _, signature = token.rpartition(".")
     try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key.verifying,
-            algorithms=[key.algorithm],
-            options={
-                "require": ["exp", "iat", "sub", "jti", "sid"],
-                "verify_exp": verify_exp,
-            },
-            leeway=settings.LEEWAY,
-            issuer=issuer,
-            audience=audience,
-        )
-    except jwt.ExpiredSignatureError:
-        raise ExpiredToken() from None
-    except jwt.PyJWTError:
+        valid = key.verifier.verify(signing_input.encode(), key.verifying, _b64decode(signature))
+    except (ValueError, binascii.Error, jwt.PyJWTError):
+        valid = False
+    if not valid:
+        raise InvalidToken()
+    try:
+        claims = json.loads(_b64decode(signing_input[signing_input.index(".") + 1 :]))
+    except (ValueError, binascii.Error):
         raise InvalidToken() from None
-    if not all(isinstance(claims[name], str) and claims[name] for name in ("sub", "jti", "sid")):
+    if not isinstance(claims, dict):
         raise InvalidToken()
-    if not all(type(claims[name]) is int for name in ("iat", "exp")):
-        raise InvalidToken()
+    _validate(claims, verify_exp=verify_exp, issuer=issuer, audience=audience)
     return Decoded(claims, key)
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int
+
+
+def _validate(
+    claims: dict[str, Any],
+    *,
+    verify_exp: bool,
+    issuer: str | None,
+    audience: str | list[str] | None,
+) -> None:
+    for name in ("sub", "jti", "sid"):
+        value = claims.get(name)
+        if not isinstance(value, str) or not value:
+            raise InvalidToken()
+    exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", 0)
+    if not (_is_int(exp) and _is_int(iat) and _is_int(nbf)):
+        raise InvalidToken()
+    now = time.time()
+    leeway = settings.LEEWAY.total_seconds()
+    if iat > now + leeway or nbf > now + leeway:
+        raise InvalidToken()
+    if verify_exp and exp <= now - leeway:
+        raise ExpiredToken()
+    if issuer is not None and claims.get("iss") != issuer:
+        raise InvalidToken()
+    aud = claims.get("aud")
+    if audience is None:
+        if aud is not None:
+            raise InvalidToken()
+        return
+    wanted = {audience} if isinstance(audience, str) else set(audience)
+    offered = {aud} if isinstance(aud, str) else set(aud) if isinstance(aud, list) else None
+    if not offered or not all(isinstance(a, str) for a in offered) or not offered & wanted:
+        raise InvalidToken()
 
 
 def decode_access(token: str) -> dict[str, Any]:

@@ -1,0 +1,492 @@
+"""refreshauth beside djangorestframework-simplejwt, on the same Django, database and
+password hasher: ``make bench`` (``make bench QUICK=1`` for a run of a few minutes).
+
+Prints a table with a ratio per figure and whether each target is met, and writes the
+figures to bench/results/latest.json. SQLite unless DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup(tmp: Path) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def per_call_us(fn: Callable[[], Any], number: int, repeats: int) -> float:
+    """Median over ``repeats`` of the mean time of one call, in microseconds."""
+    for _ in range(min(number, 200)):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter_ns() - start) / number / 1000)
+    return statistics.median(samples)
+
+
+def bench_authentication(user: Any, number: int, repeats: int) -> dict[str, float]:
+    import jwt
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+    from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefresh
+
+    from refreshauth import sessions, tokens
+    from refreshauth.authentication import AccessTokenAuthentication
+
+    ours = sessions.open_session(user).access_token
+    theirs = str(SimpleRefresh.for_user(user).access_token)
+    rf = RequestFactory()
+    our_request = Request(rf.get("/", HTTP_AUTHORIZATION=f"Bearer {ours}"))
+    their_request = Request(rf.get("/", HTTP_AUTHORIZATION=f"Bearer {theirs}"))
+    our_auth, their_auth = AccessTokenAuthentication(), JWTAuthentication()
+    assert our_auth.authenticate(our_request) is not None
+    assert their_auth.authenticate(their_request) is not None
+    key = tokens.access_keys().current.signing
+    signing_input, signature = ours.rsplit(".", 1)
+    raw_signature = jwt.utils.base64url_decode(signature)
+
+    def hmac_floor() -> None:
+        mac = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+        hmac.compare_digest(mac, raw_signature)
+
+    return {
+        "refreshauth_authenticate_us": per_call_us(
+            lambda: our_auth.authenticate(our_request), number, repeats
+        ),
+        "simplejwt_authenticate_us": per_call_us(
+            lambda: their_auth.authenticate(their_request), number, repeats
+        ),
+        "refreshauth_verify_us": per_call_us(
+            lambda: tokens.decode_access(ours), number, repeats
+        ),
+        "jwt_decode_us": per_call_us(
+            lambda: jwt.decode(ours, key, algorithms=["HS256"]), number, repeats
+        ),
+        "hmac_sha256_us": per_call_us(hmac_floor, number, repeats),
+    }
+
+
+def count_queries(fn: Callable[[], Any]) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    return len(captured.captured_queries)
+
+
+class Library:
+    """One library's login and refresh through its own HTTP views."""
+
+    def __init__(self, name: str, login_url: str, refresh_url: str, field: str) -> None:
+        from django.test import Client
+
+        self.name, self.login_url, self.refresh_url, self.field = (
+            name,
+            login_url,
+            refresh_url,
+            field,
+        )
+        self.client = Client()
+
+    def login(self, username: str, password: str) -> str:
+        response = self.client.post(
+            self.login_url,
+            {"username": username, "password": password},
+            content_type="application/json",
+        )
+        assert response.status_code == 200, response.content
+        body = response.json()
+        return str(body["refresh_token"] if self.field == "refresh_token" else body["refresh"])
+
+    def refresh(self, token: str) -> str:
+        response = self.client.post(
+            self.refresh_url, {self.field: token}, content_type="application/json"
+        )
+        assert response.status_code == 200, (self.name, response.content)
+        body = response.json()
+        return str(body["refresh_token"] if self.field == "refresh_token" else body["refresh"])
+
+
+def libraries() -> list[Library]:
+    return [
+        Library("refreshauth", "/api/auth/login/", "/api/auth/refresh/", "refresh_token"),
+        Library("simplejwt", "/simplejwt/token/", "/simplejwt/token/refresh/", "refresh"),
+    ]
+
+
+def bench_requests(users: list[Any], refreshes: int) -> dict[str, float]:
+    results: dict[str, float] = {}
+    for lib in libraries():
+        tokens = [lib.login(u.username, "bench-password") for u in users]
+        results[f"{lib.name}_refresh_queries"] = count_queries(
+            lambda lib=lib, tokens=tokens: tokens.__setitem__(0, lib.refresh(tokens[0]))
+        )
+        results[f"{lib.name}_login_queries"] = count_queries(
+            lambda lib=lib: lib.login(users[0].username, "bench-password")
+        )
+        start = time.perf_counter()
+        for i in range(refreshes):
+            j = i % len(tokens)
+            tokens[j] = lib.refresh(tokens[j])
+        results[f"{lib.name}_refresh_per_s"] = refreshes / (time.perf_counter() - start)
+        logins = max(50, refreshes // 4)
+        start = time.perf_counter()
+        for i in range(logins):
+            lib.login(users[i % len(users)].username, "bench-password")
+        results[f"{lib.name}_login_per_s"] = logins / (time.perf_counter() - start)
+    return results
+
+
+def run_command(at: datetime, *command: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.command", at.isoformat(), *command],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(result.stderr.strip().splitlines()[-1])
+    figures["output"] = result.stdout.strip()
+    return figures
+
+
+def table_counts() -> dict[str, int]:
+    from rest_framework_simplejwt.token_blacklist.models import (
+        BlacklistedToken,
+        OutstandingToken,
+    )
+
+    from refreshauth.models import RefreshToken
+
+    return {
+        "refreshauth": RefreshToken.objects.count(),
+        "simplejwt": OutstandingToken.objects.count() + BlacklistedToken.objects.count(),
+    }
+
+
+def bench_cleanup(users: list[Any], sessions_count: int, rotations: int) -> dict[str, Any]:
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    from refreshauth.models import RefreshToken
+
+    RefreshToken.objects.all().delete()
+    OutstandingToken.objects.all().delete()
+    for lib in libraries():
+        for s in range(sessions_count):
+            token = lib.login(users[s % len(users)].username, "bench-password")
+            for _ in range(rotations):
+                token = lib.refresh(token)
+    before = table_counts()
+    later = datetime.now(timezone.utc) + timedelta(days=8)
+    theirs = run_command(later, "flushexpiredtokens")
+    ours = run_command(later, "clearrefreshtokens", "--batch-size", "1000")
+    after = table_counts()
+    return {
+        "sessions": sessions_count,
+        "rotations": rotations,
+        "rows_before": before,
+        "rows_after": after,
+        "refreshauth_cleanup": ours,
+        "simplejwt_cleanup": theirs,
+    }
+
+
+def bulk_insert_expired(rows: int, user_id: int) -> None:
+    from django.db import connection
+
+    table = "refreshauth_refreshtoken"
+    columns = (
+        "id, user_id, jti_hash, previous_jti_hash, password_fingerprint, created_at, "
+        "last_used_at, expires_at, revoke_reason, user_agent"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT gen_random_uuid(), %s, "  # noqa: S608
+                "md5(g::text) || md5(g::text), '', '', now() - interval '9 days', "
+                "now() - interval '8 days', now() - interval '1 day', '', '' "
+                "FROM generate_series(1, %s) AS g",
+                [user_id, rows],
+            )
+        else:
+            past = "2020-01-01 00:00:00"
+            cursor.execute(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %s) "
+                f"INSERT INTO {table} ({columns}) "  # noqa: S608
+                "SELECT lower(hex(randomblob(16))), %s, lower(hex(randomblob(32))), '', '', "
+                f"'{past}', '{past}', '{past}', '', '' FROM c",
+                [rows, user_id],
+            )
+
+
+def bench_million(user: Any, rows: int) -> dict[str, Any]:
+    from refreshauth.models import RefreshToken
+
+    RefreshToken.objects.all().delete()
+    start = time.perf_counter()
+    bulk_insert_expired(rows, user.pk)
+    inserted = time.perf_counter() - start
+    assert RefreshToken.objects.count() == rows
+    figures = run_command(
+        datetime.now(timezone.utc), "clearrefreshtokens", "--batch-size", "5000"
+    )
+    figures["rows"] = rows
+    figures["insert_seconds"] = inserted
+    figures["rows_per_s"] = rows / figures["seconds"]
+    figures["left"] = RefreshToken.objects.count()
+    return figures
+
+
+def bench_concurrency(tmp: Path, rounds: int, threads: int) -> dict[str, list[int]]:
+    from tests.server import Server, gunicorn
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "BENCH_SHARED_CACHE": "1",
+        "CACHE_DIR": str(tmp / "cache"),
+        "PYTHONPATH": str(ROOT),
+    }
+    results: dict[str, list[int]] = {"refreshauth": [], "simplejwt": []}
+    with gunicorn(env, workers=3, threads=4) as server:
+        for name, login_url, refresh_url, field in [
+            ("refreshauth", "/api/auth/login/", "/api/auth/refresh/", "refresh_token"),
+            ("simplejwt", "/simplejwt/token/", "/simplejwt/token/refresh/", "refresh"),
+        ]:
+            for _ in range(rounds):
+                body = server.post(
+                    login_url, {"username": "bench0", "password": "bench-password"}
+                ).json()
+                token = body["refresh_token" if field == "refresh_token" else "refresh"]
+                barrier = threading.Barrier(threads)
+
+                def one(_: int, server: Server = server, barrier: Any = barrier,
+                        url: str = refresh_url, payload: dict[str, str] = {field: token}
+                        ) -> int:
+                    barrier.wait()
+                    return server.post(url, payload).status
+
+                with ThreadPoolExecutor(max_workers=threads) as pool:
+                    statuses = Counter(pool.map(one, range(threads)))
+                results[name].append(statuses[200])
+    return results
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("inf")
+
+
+def report(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    a = figures["authentication"]
+    r = figures["requests"]
+    c = figures["cleanup"]
+    m = figures["million"]
+    rows_ours, rows_theirs = c["rows_before"]["refreshauth"], c["rows_before"]["simplejwt"]
+    t_ours, t_theirs = c["refreshauth_cleanup"]["seconds"], c["simplejwt_cleanup"]["seconds"]
+    lines = [
+        (
+            "authenticate() of a valid token (us)",
+            f"{a['refreshauth_authenticate_us']:.1f}",
+            f"{a['simplejwt_authenticate_us']:.1f}",
+            f"{ratio(a['simplejwt_authenticate_us'], a['refreshauth_authenticate_us']):.2f}x faster",
+            ">= 1.5x faster",
+            str(a["simplejwt_authenticate_us"] >= 1.5 * a["refreshauth_authenticate_us"]),
+        ),
+        (
+            "token verification alone (us)",
+            f"{a['refreshauth_verify_us']:.1f}",
+            f"jwt.decode {a['jwt_decode_us']:.1f}, HMAC {a['hmac_sha256_us']:.1f}",
+            f"{ratio(a['refreshauth_verify_us'], a['jwt_decode_us']):.2f}x jwt.decode",
+            "<= 1.1x jwt.decode",
+            str(a["refreshauth_verify_us"] <= 1.1 * a["jwt_decode_us"]),
+        ),
+        (
+            "SQL queries per refresh",
+            str(r["refreshauth_refresh_queries"]),
+            str(r["simplejwt_refresh_queries"]),
+            f"{ratio(r['simplejwt_refresh_queries'], r['refreshauth_refresh_queries']):.1f}x fewer",
+            "exactly 2",
+            str(r["refreshauth_refresh_queries"] == 2),
+        ),
+        (
+            "refreshes per second (sequential)",
+            f"{r['refreshauth_refresh_per_s']:.0f}",
+            f"{r['simplejwt_refresh_per_s']:.0f}",
+            f"{ratio(r['refreshauth_refresh_per_s'], r['simplejwt_refresh_per_s']):.2f}x",
+            ">= 3x",
+            str(r["refreshauth_refresh_per_s"] >= 3 * r["simplejwt_refresh_per_s"]),
+        ),
+        (
+            "SQL queries per login",
+            str(r["refreshauth_login_queries"]),
+            str(r["simplejwt_login_queries"]),
+            "",
+            "",
+            "",
+        ),
+        (
+            "logins per second (sequential)",
+            f"{r['refreshauth_login_per_s']:.0f}",
+            f"{r['simplejwt_login_per_s']:.0f}",
+            f"{ratio(r['refreshauth_login_per_s'], r['simplejwt_login_per_s']):.2f}x",
+            "",
+            "",
+        ),
+        (
+            f"rows after {c['sessions']} sessions x {c['rotations']} refreshes",
+            str(rows_ours),
+            str(rows_theirs),
+            f"{ratio(rows_theirs, rows_ours):.1f}x fewer",
+            ">= 20x fewer",
+            str(rows_theirs >= 20 * rows_ours),
+        ),
+        (
+            "cleanup of them: wall time (s)",
+            f"{t_ours:.2f}",
+            f"{t_theirs:.2f}",
+            f"{ratio(t_theirs, t_ours):.1f}x faster",
+            ">= 10x faster",
+            str(t_theirs >= 10 * t_ours),
+        ),
+        (
+            "cleanup of them: peak RSS (MB)",
+            f"{c['refreshauth_cleanup']['peak_rss_mb']:.0f}",
+            f"{c['simplejwt_cleanup']['peak_rss_mb']:.0f}",
+            "",
+            "",
+            "",
+        ),
+        (
+            f"clear {m['rows']:,} expired sessions: s / peak MB / rows/s",
+            f"{m['seconds']:.1f} / {m['peak_rss_mb']:.0f} / {m['rows_per_s']:,.0f}",
+            "",
+            "",
+            "< 60 s, < 100 MB",
+            str(m["seconds"] < 60 and m["peak_rss_mb"] < 100 and m["left"] == 0),
+        ),
+    ]
+    if "concurrency" in figures:
+        k = figures["concurrency"]
+        lines.append(
+            (
+                "winners per round, threads on one token",
+                str(k["refreshauth"]),
+                str(k["simplejwt"]),
+                "",
+                "at most 1",
+                str(max(k["refreshauth"]) <= 1),
+            )
+        )
+    return lines
+
+
+def print_table(lines: list[tuple[str, ...]], header: str) -> None:
+    titles = ("figure", "refreshauth", "simplejwt", "ratio", "target", "met")
+    widths = [max(len(t), *(len(line[i]) for line in lines)) for i, t in enumerate(titles)]
+    print(header)
+    print(" | ".join(t.ljust(w) for t, w in zip(titles, widths, strict=True)))
+    print("-|-".join("-" * w for w in widths))
+    for line in lines:
+        print(" | ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a run of a few minutes")
+    parser.add_argument("--no-concurrency", action="store_true", help="skip the gunicorn race")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "latest.json"))
+    args = parser.parse_args()
+    quick = args.quick
+    with tempfile.TemporaryDirectory(prefix="refreshauth-bench-") as name:
+        tmp = Path(name)
+        setup(tmp)
+        from django.conf import settings
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+
+        model = get_user_model()
+        users = []
+        for i in range(20):
+            user, _ = model.objects.get_or_create(username=f"bench{i}")
+            user.set_password("bench-password")
+            user.save()
+            users.append(user)
+
+        figures: dict[str, Any] = {
+            "machine": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "database": connection.vendor,
+                "django": __import__("django").get_version(),
+                "quick": quick,
+                "hasher": settings.PASSWORD_HASHERS[0].rsplit(".", 1)[-1],
+            }
+        }
+        print("authenticate() ...", flush=True)
+        figures["authentication"] = bench_authentication(
+            users[0], number=2000 if quick else 10000, repeats=5 if quick else 9
+        )
+        print("login and refresh ...", flush=True)
+        figures["requests"] = bench_requests(users, refreshes=500 if quick else 3000)
+        print("cleanup after the same activity ...", flush=True)
+        figures["cleanup"] = bench_cleanup(
+            users, sessions_count=200 if quick else 2000, rotations=20
+        )
+        print("clearing expired sessions at scale ...", flush=True)
+        figures["million"] = bench_million(users[0], rows=100_000 if quick else 1_000_000)
+        if not args.no_concurrency:
+            print("concurrent refreshes against gunicorn ...", flush=True)
+            figures["concurrency"] = bench_concurrency(
+                tmp, rounds=5 if quick else 20, threads=32
+            )
+        lines = report(figures)
+        figures["table"] = lines
+        output = Path(args.output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(figures, indent=2, default=str))
+        m = figures["machine"]
+        print_table(
+            lines,
+            f"\nrefreshauth vs djangorestframework-simplejwt on {m['database']}, Django "
+            f"{m['django']}, Python {m['python']}, {m['cpus']} CPUs, {m['hasher']}"
+            f"{' (quick)' if quick else ''}",
+        )
+        print(f"\nfigures written to {output}")
+
+
+if __name__ == "__main__":
+    main()
