@@ -87,9 +87,7 @@ def bench_authentication(user: Any, number: int, repeats: int) -> dict[str, floa
         "simplejwt_authenticate_us": per_call_us(
             lambda: their_auth.authenticate(their_request), number, repeats
         ),
-        "refreshauth_verify_us": per_call_us(
-            lambda: tokens.decode_access(ours), number, repeats
-        ),
+        "refreshauth_verify_us": per_call_us(lambda: tokens.decode_access(ours), number, repeats),
         "jwt_decode_us": per_call_us(
             lambda: jwt.decode(ours, key, algorithms=["HS256"]), number, repeats
         ),
@@ -260,9 +258,7 @@ def bench_million(user: Any, rows: int) -> dict[str, Any]:
     bulk_insert_expired(rows, user.pk)
     inserted = time.perf_counter() - start
     assert RefreshToken.objects.count() == rows
-    figures = run_command(
-        datetime.now(timezone.utc), "clearrefreshtokens", "--batch-size", "5000"
-    )
+    figures = run_command(datetime.now(timezone.utc), "clearrefreshtokens", "--batch-size", "5000")
     figures["rows"] = rows
     figures["insert_seconds"] = inserted
     figures["rows_per_s"] = rows / figures["seconds"]
@@ -293,9 +289,13 @@ def bench_concurrency(tmp: Path, rounds: int, threads: int) -> dict[str, list[in
                 token = body["refresh_token" if field == "refresh_token" else "refresh"]
                 barrier = threading.Barrier(threads)
 
-                def one(_: int, server: Server = server, barrier: Any = barrier,
-                        url: str = refresh_url, payload: dict[str, str] = {field: token}
-                        ) -> int:
+                def one(
+                    _: int,
+                    server: Server = server,
+                    barrier: Any = barrier,
+                    url: str = refresh_url,
+                    payload: dict[str, str] = {field: token},
+                ) -> int:
                     barrier.wait()
                     return server.post(url, payload).status
 
@@ -470,9 +470,7 @@ def main() -> None:
         figures["million"] = bench_million(users[0], rows=100_000 if quick else 1_000_000)
         if not args.no_concurrency:
             print("concurrent refreshes against gunicorn ...", flush=True)
-            figures["concurrency"] = bench_concurrency(
-                tmp, rounds=5 if quick else 20, threads=32
-            )
+            figures["concurrency"] = bench_concurrency(tmp, rounds=5 if quick else 20, threads=32)
         lines = report(figures)
         figures["table"] = lines
         output = Path(args.output)

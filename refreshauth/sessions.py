@@ -24,16 +24,17 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.module_loading import import_string
 
-from . import tokens
+from . import queries, tokens
 from .conf import settings
 from .exceptions import ExpiredToken, InvalidToken, ReusedToken, RevokedToken, ServiceUnavailable
 from .models import RefreshToken, RevokeReason
+from .queries import CompiledSelect, compile_select
 from .signals import refresh_token_reused, session_opened, session_revoked
 
 if TYPE_CHECKING:
@@ -263,8 +264,22 @@ def _user_exists(sub: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=4)
+def _session_query(alias: str) -> CompiledSelect | None:
+    pk = RefreshToken._meta.pk
+    assert pk is not None
+    return compile_select(
+        lambda value: RefreshToken.objects.select_related("user").filter(pk=value), pk, alias
+    )
+
+
 def _load_session(sid: uuid.UUID, sub: str) -> RefreshToken:
-    session = RefreshToken.objects.select_related("user").filter(pk=sid).first()
+    alias = router.db_for_read(RefreshToken)
+    compiled = _session_query(alias)
+    if compiled is not None:
+        session = cast("RefreshToken | None", compiled.fetch(sid, alias))
+    else:
+        session = RefreshToken.objects.select_related("user").filter(pk=sid).first()
     if session is None:
         # A signed, unexpired token without its row: the user was deleted (the rows
         # went with it), or the row was removed by hand.
@@ -326,20 +341,25 @@ def rotate_decoded(
             exp = min(exp, int(session.absolute_expires_at.timestamp()))
         if exp <= iat:
             raise ExpiredToken()
-        changed = RefreshToken.objects.filter(
-            pk=sid,
-            jti_hash=old_hash,
-            revoked_at__isnull=True,
-            expires_at__gt=now - settings.LEEWAY,
-        ).update(
-            jti_hash=tokens.digest(new_jti),
-            previous_jti_hash=old_hash,
-            rotated_at=_from_ts(iat),
-            last_used_at=now,
-            expires_at=_from_ts(exp),
-            password_fingerprint=password_fingerprint(user),
-            ip_address=client.ip_address,
-            user_agent=client.user_agent,
+        changed = queries.update(
+            RefreshToken,
+            {
+                "jti_hash": tokens.digest(new_jti),
+                "previous_jti_hash": old_hash,
+                "rotated_at": _from_ts(iat),
+                "last_used_at": now,
+                "expires_at": _from_ts(exp),
+                "password_fingerprint": password_fingerprint(user),
+                "ip_address": client.ip_address,
+                "user_agent": client.user_agent,
+            },
+            [
+                ("id", "=", sid),
+                ("jti_hash", "=", old_hash),
+                ("revoked_at", "IS NULL", None),
+                ("expires_at", ">", now - settings.LEEWAY),
+            ],
+            router.db_for_write(RefreshToken),
         )
         if changed == 1:
             session.jti_hash = tokens.digest(new_jti)

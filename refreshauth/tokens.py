@@ -305,7 +305,9 @@ def _validate(
         if not isinstance(value, str) or not value:
             raise InvalidToken()
     exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", 0)
-    if not (_is_int(exp) and _is_int(iat) and _is_int(nbf)):
+    if not (isinstance(exp, int) and isinstance(iat, int) and isinstance(nbf, int)):
+        raise InvalidToken()
+    if not (_is_int(exp) and _is_int(iat) and _is_int(nbf)):  # no booleans
         raise InvalidToken()
     now = time.time()
     leeway = settings.LEEWAY.total_seconds()
