@@ -143,9 +143,13 @@ def _part(compiler: Any, klass_info: dict[str, Any], attribute: str | None) -> _
 
 def _field(model: type[Model], name: str) -> Field[Any, Any]:
     field = model._meta.get_field(name)
-    if not isinstance(field, Field):
+    if not isinstance(field, Field) or not field.column:
         raise ValueError(f"{name!r} is not a column of {model.__name__}")
     return field
+
+
+def _column(model: type[Model], name: str) -> str:
+    return str(_field(model, name).column)
 
 
 @functools.lru_cache(maxsize=4)
@@ -155,13 +159,13 @@ def _update_sql(
     connection = connections[alias]
     quote = connection.ops.quote_name
     meta = model._meta
-    set_sql = ", ".join(f"{quote(_field(model, name).column)} = %s" for name in sets)
+    set_sql = ", ".join(f"{quote(_column(model, name))} = %s" for name in sets)
     conditions = []
     for condition in wheres:
         name, _, operator = condition.partition(" ")
         if operator not in OPERATORS:
             raise ValueError(f"unsupported operator {operator!r}")
-        column = quote(_field(model, name).column)
+        column = quote(_column(model, name))
         conditions.append(
             f"{column} IS NULL" if operator == "IS NULL" else f"{column} {operator} %s"
         )
