@@ -8,12 +8,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-services lint format clean
+.PHONY: demo test test-all bench lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e . --group test --group lint
+	$(PY) -m pip install --quiet -e . --group test --group lint --group bench
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -28,14 +28,22 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Lint and both passes of the suite, PostgreSQL and Redis started as CI does (as root).
+test-all:
+	bash .ci/run
+
+# refreshauth beside djangorestframework-simplejwt; `make bench QUICK=1` takes minutes.
+bench: $(STAMP)
+	$(PY) bench/run.py $(if $(QUICK),--quick,)
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check refreshauth tests example_project
-	$(VENV)/bin/ruff format --check refreshauth tests example_project
+	$(VENV)/bin/ruff check refreshauth tests example_project bench
+	$(VENV)/bin/ruff format --check refreshauth tests example_project bench
 	$(VENV)/bin/mypy
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format refreshauth tests example_project
-	$(VENV)/bin/ruff check --fix refreshauth tests example_project
+	$(VENV)/bin/ruff format refreshauth tests example_project bench
+	$(VENV)/bin/ruff check --fix refreshauth tests example_project bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache db.sqlite3* .cache

@@ -233,7 +233,7 @@ def bulk_insert_expired(rows: int, user_id: int) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT gen_random_uuid(), %s, "  # noqa: S608
+                f"INSERT INTO {table} ({columns}) SELECT gen_random_uuid(), %s, "
                 "md5(g::text) || md5(g::text), '', '', now() - interval '9 days', "
                 "now() - interval '8 days', now() - interval '1 day', '', '' "
                 "FROM generate_series(1, %s) AS g",
@@ -243,7 +243,7 @@ def bulk_insert_expired(rows: int, user_id: int) -> None:
             past = "2020-01-01 00:00:00"
             cursor.execute(
                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %s) "
-                f"INSERT INTO {table} ({columns}) "  # noqa: S608
+                f"INSERT INTO {table} ({columns}) "
                 "SELECT lower(hex(randomblob(16))), %s, lower(hex(randomblob(32))), '', '', "
                 f"'{past}', '{past}', '{past}', '', '' FROM c",
                 [rows, user_id],
@@ -294,10 +294,11 @@ def bench_concurrency(tmp: Path, rounds: int, threads: int) -> dict[str, list[in
                     server: Server = server,
                     barrier: Any = barrier,
                     url: str = refresh_url,
-                    payload: dict[str, str] = {field: token},
+                    field: str = field,
+                    token: str = token,
                 ) -> int:
                     barrier.wait()
-                    return server.post(url, payload).status
+                    return server.post(url, {field: token}).status
 
                 with ThreadPoolExecutor(max_workers=threads) as pool:
                     statuses = Counter(pool.map(one, range(threads)))
@@ -321,7 +322,8 @@ def report(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]
             "authenticate() of a valid token (us)",
             f"{a['refreshauth_authenticate_us']:.1f}",
             f"{a['simplejwt_authenticate_us']:.1f}",
-            f"{ratio(a['simplejwt_authenticate_us'], a['refreshauth_authenticate_us']):.2f}x faster",
+            f"{ratio(a['simplejwt_authenticate_us'], a['refreshauth_authenticate_us']):.2f}x"
+            " faster",
             ">= 1.5x faster",
             str(a["simplejwt_authenticate_us"] >= 1.5 * a["refreshauth_authenticate_us"]),
         ),
@@ -337,7 +339,8 @@ def report(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]
             "SQL queries per refresh",
             str(r["refreshauth_refresh_queries"]),
             str(r["simplejwt_refresh_queries"]),
-            f"{ratio(r['simplejwt_refresh_queries'], r['refreshauth_refresh_queries']):.1f}x fewer",
+            f"{ratio(r['simplejwt_refresh_queries'], r['refreshauth_refresh_queries']):.1f}x"
+            " fewer",
             "exactly 2",
             str(r["refreshauth_refresh_queries"] == 2),
         ),
