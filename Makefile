@@ -37,13 +37,13 @@ bench: $(STAMP)
 	$(PY) bench/run.py $(if $(QUICK),--quick,)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check refreshauth tests example_project bench
-	$(VENV)/bin/ruff format --check refreshauth tests example_project bench
+	$(VENV)/bin/ruff check refreshauth tests example_project bench noxfile.py
+	$(VENV)/bin/ruff format --check refreshauth tests example_project bench noxfile.py
 	$(VENV)/bin/mypy
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format refreshauth tests example_project bench
-	$(VENV)/bin/ruff check --fix refreshauth tests example_project bench
+	$(VENV)/bin/ruff format refreshauth tests example_project bench noxfile.py
+	$(VENV)/bin/ruff check --fix refreshauth tests example_project bench noxfile.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache db.sqlite3* .cache

@@ -22,8 +22,20 @@ def main() -> None:
         start = time.perf_counter()
         call_command(name, *args)
         seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_kb / 1024}), file=sys.stderr)
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_kb() / 1024}), file=sys.stderr)
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident set since it started (VmHWM). getrusage's ru_maxrss
+    would not do: Linux carries it over from the parent across fork and exec."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 if __name__ == "__main__":

@@ -14,3 +14,8 @@ class RefreshAuthConfig(AppConfig):
 
         checks.register()
         receivers.connect()
+        try:
+            import drf_spectacular  # noqa: F401
+        except ImportError:
+            return
+        from . import openapi  # noqa: F401 (registers the OpenAPI extensions)

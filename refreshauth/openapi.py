@@ -1,0 +1,244 @@
+"""OpenAPI descriptions for drf-spectacular (``pip install refreshauth[openapi]``).
+
+Loaded by ``RefreshAuthConfig.ready()`` when drf-spectacular is installed: it registers
+the bearer-JWT security scheme of ``AccessTokenAuthentication`` and describes every
+refreshauth endpoint's request, responses and error bodies, without touching the views.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiViewExtension
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers
+
+from . import serializers as ours
+
+
+class AccessTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "refreshauth.authentication.AccessTokenAuthentication"
+    name = "accessToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class TokenResponse(serializers.Serializer[Any]):
+    access_token = serializers.CharField()
+    token_type = serializers.ChoiceField(choices=["Bearer"])
+    expires_in = serializers.IntegerField(help_text="Seconds from the token's iat to exp.")
+    refresh_token = serializers.CharField(
+        required=False, help_text="Left out with cookie transport: it is in the cookie."
+    )
+    refresh_expires_in = serializers.IntegerField()
+
+
+class Error(serializers.Serializer[Any]):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+class OAuthError(Error):
+    error = serializers.ChoiceField(
+        choices=["invalid_grant", "unsupported_grant_type"], required=False
+    )
+
+
+FIELD_ERRORS = inline_serializer(
+    "FieldErrors",
+    {
+        "detail": serializers.CharField(required=False),
+        "code": serializers.CharField(required=False),
+        "error": serializers.ChoiceField(choices=["unsupported_grant_type"], required=False),
+    },
+)
+FIELD_ERRORS_RESPONSE = OpenApiResponse(
+    FIELD_ERRORS, description="Malformed request: DRF's field errors, or detail and code."
+)
+
+
+def _common(*extra: tuple[int, Any]) -> dict[int, Any]:
+    responses: dict[int, Any] = {
+        405: OpenApiResponse(Error, description="Method not allowed."),
+        503: OpenApiResponse(Error, description="Database or cache unavailable; Retry-After."),
+    }
+    responses.update(dict(extra))
+    return responses
+
+
+def _login_request() -> Any:
+    return inline_serializer(
+        "Login",
+        {
+            get_user_model().USERNAME_FIELD: serializers.CharField(max_length=4096),
+            "password": serializers.CharField(max_length=4096, trim_whitespace=False),
+        },
+    )
+
+
+class _Replace(OpenApiViewExtension):
+    schema: dict[str, Any] = {}
+
+    def view_replacement(self) -> Any:
+        decorate = extend_schema_view(**{m: extend_schema(**kw) for m, kw in self.schema.items()})
+        return decorate(cast(Any, self.target_class))
+
+
+class LoginSchema(_Replace):
+    target_class = "refreshauth.views.LoginView"
+
+    def view_replacement(self) -> Any:
+        self.schema = {
+            "post": {
+                "summary": "Log in: open a session",
+                "request": _login_request(),
+                "responses": _common(
+                    (200, TokenResponse),
+                    (400, FIELD_ERRORS_RESPONSE),
+                    (401, OpenApiResponse(Error, description="invalid_credentials")),
+                    (403, OpenApiResponse(Error, description="csrf_failed (cookie transport)")),
+                    (415, OpenApiResponse(Error, description="Not JSON.")),
+                    (429, OpenApiResponse(Error, description="rate_limited; Retry-After.")),
+                ),
+                "auth": [],
+            }
+        }
+        return super().view_replacement()
+
+
+class RefreshSchema(_Replace):
+    target_class = "refreshauth.views.RefreshView"
+    schema = {
+        "post": {
+            "summary": "Rotate: a new access token and refresh token",
+            "request": {
+                "application/json": ours.RefreshSerializer,
+                "application/x-www-form-urlencoded": ours.RefreshSerializer,
+            },
+            "responses": _common(
+                (200, TokenResponse),
+                (
+                    400,
+                    OpenApiResponse(
+                        FIELD_ERRORS,
+                        description="Malformed (DRF's field errors), or another grant_type.",
+                    ),
+                ),
+                (
+                    401,
+                    OpenApiResponse(
+                        OAuthError,
+                        description="token_invalid, token_expired, token_revoked, token_reused",
+                    ),
+                ),
+                (403, OpenApiResponse(Error, description="csrf_failed (cookie transport)")),
+                (415, OpenApiResponse(Error, description="Neither JSON nor the form.")),
+                (429, OpenApiResponse(Error, description="rate_limited; Retry-After.")),
+            ),
+            "auth": [],
+        }
+    }
+
+
+class LogoutSchema(_Replace):
+    target_class = "refreshauth.views.LogoutView"
+    schema = {
+        "post": {
+            "summary": "Log out: revoke the token's session (204 for any token)",
+            "request": ours.LogoutSerializer,
+            "responses": _common(
+                (204, None),
+                (400, FIELD_ERRORS_RESPONSE),
+                (403, OpenApiResponse(Error, description="csrf_failed (cookie transport)")),
+                (415, OpenApiResponse(Error, description="Not JSON.")),
+            ),
+            "auth": [],
+        }
+    }
+
+
+_UNAUTHORIZED = (
+    401,
+    OpenApiResponse(
+        Error, description="not_authenticated, token_invalid, token_expired, token_revoked"
+    ),
+)
+
+
+class LogoutAllSchema(_Replace):
+    target_class = "refreshauth.views.LogoutAllView"
+    schema = {
+        "post": {
+            "summary": "Revoke all of the caller's sessions",
+            "request": ours.LogoutAllSerializer,
+            "responses": _common(
+                (204, None),
+                (400, FIELD_ERRORS_RESPONSE),
+                _UNAUTHORIZED,
+                (415, OpenApiResponse(Error, description="Not JSON.")),
+            ),
+        }
+    }
+
+
+class SessionListSchema(_Replace):
+    target_class = "refreshauth.views.SessionListView"
+    schema = {
+        "get": {
+            "summary": "The caller's live sessions, most recently used first",
+            "responses": _common((200, ours.SessionSerializer(many=True)), _UNAUTHORIZED),
+        }
+    }
+
+
+class SessionDetailSchema(_Replace):
+    target_class = "refreshauth.views.SessionDetailView"
+    schema = {
+        "delete": {
+            "summary": "Revoke one of the caller's sessions",
+            "responses": _common(
+                (204, None),
+                _UNAUTHORIZED,
+                (
+                    404,
+                    OpenApiResponse(Error, description="Not one of the caller's live sessions."),
+                ),
+            ),
+        }
+    }
+
+
+class CSRFSchema(_Replace):
+    target_class = "refreshauth.views.CSRFView"
+    schema = {
+        "get": {
+            "summary": "Set Django's CSRF cookie (cookie transport)",
+            "responses": _common((204, None)),
+            "auth": [],
+        }
+    }
+
+
+class JWKSSchema(_Replace):
+    target_class = "refreshauth.views.JWKSView"
+    schema = {
+        "get": {
+            "summary": "Public keys of access tokens (RFC 7517)",
+            "responses": _common(
+                (
+                    200,
+                    inline_serializer(
+                        "JWKS", {"keys": serializers.ListField(child=serializers.DictField())}
+                    ),
+                )
+            ),
+            "auth": [],
+        }
+    }
