@@ -8,6 +8,8 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import subprocess
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -19,16 +21,26 @@ nox.options.reuse_existing_virtualenvs = True
 ROOT = Path(__file__).resolve().parent
 
 
+def _runs(executable: str) -> bool:
+    try:
+        return subprocess.run([executable, "-c", "pass"], capture_output=True).returncode == 0  # noqa: S603
+    except OSError:
+        return False
+
+
 def interpreter(*versions: str) -> str:
-    """The first of ``versions`` found on PATH or in pyenv, as a path nox can use."""
+    """The first of ``versions`` that runs, from pyenv's versions or PATH, as a path
+    (a pyenv shim for a version that is not selected does not run)."""
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
     for version in versions:
+        candidates = sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"))
+        candidates.reverse()
         found = shutil.which(f"python{version}")
         if found:
-            return found
-        pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-        candidates = sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"))
-        if candidates:
-            return candidates[-1]
+            candidates.append(found)
+        for candidate in candidates:
+            if _runs(candidate):
+                return candidate
     return f"python{versions[0]}"
 
 
@@ -70,6 +82,11 @@ def package(session: nox.Session) -> None:
     if any(name.startswith(("tests/", "example_project/", "bench/")) for name in names):
         session.error(f"{wheel.name} carries more than the refreshauth package")
     sdist = next(dist.glob("refreshauth-*.tar.gz"))
+    with tarfile.open(sdist) as archive:
+        members = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    for required in ("refreshauth/py.typed", "refreshauth/migrations/0001_initial.py", "LICENSE"):
+        if required not in members:
+            session.error(f"{sdist.name} lacks {required}")
     session.log(f"built {wheel.name} and {sdist.name}")
 
     # A fresh virtualenv with the wheel alone, and the example project outside the repo.
