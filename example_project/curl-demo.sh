@@ -1,4 +1,7 @@
 
+# The browser demo (cookie transport): open http://127.0.0.1:8000/ and log in as demo.
+# The API schema and its UI: http://127.0.0.1:8000/api/schema/ui/
+#
 # Try it (in another shell, while the server runs). Log in as the demo user:
 LOGIN=$(curl -s -X POST http://127.0.0.1:8000/api/auth/login/ -H 'Content-Type: application/json' -d '{"username": "demo", "password": "demo-password-123"}'); echo "$LOGIN"
 ACCESS=$(printf '%s' "$LOGIN" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')

@@ -1,13 +1,23 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import include, path, re_path
 
-from .demo.views import MeView
+from refreshauth.urls import patterns
+
+from .demo.views import DemoPage, MeView
 
 urlpatterns = [
+    path("", DemoPage.as_view(), name="demo"),
     path("admin/", admin.site.urls),
+    # For API clients: tokens in the JSON body.
     path("api/auth/", include("refreshauth.urls")),
+    # For the browser demo: the refresh token in an HttpOnly cookie, behind CSRF.
+    path("demo/auth/", include((patterns("cookie"), "refreshauth_cookie"))),
     path("api/me/", MeView.as_view(), name="me"),
+    # The example serves its own static files so that it runs as it is under gunicorn;
+    # a deployment runs collectstatic and lets its web server do this.
+    re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
 ]
 
 if settings.OPENAPI:

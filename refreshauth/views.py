@@ -129,6 +129,12 @@ class RefreshAuthAPIView(APIView):
     versioning_class = None
     metadata_class = None
     route = ""
+    # "body" or "cookie" for this view alone; None follows REFRESH_TOKEN_TRANSPORT.
+    transport: str | None = None
+
+    @property
+    def cookie_transport(self) -> bool:
+        return (self.transport or settings.REFRESH_TOKEN_TRANSPORT) == "cookie"
 
     def get_exception_handler(self) -> Any:
         return exception_handler
@@ -149,7 +155,7 @@ class RefreshAuthAPIView(APIView):
 
     def enforce_csrf(self, request: Request) -> None:
         """Django's CSRF check, which DRF's views skip; only in cookie transport."""
-        if not settings.cookie_transport:
+        if not self.cookie_transport:
             return
         check = CSRFCheck(lambda _request: None)  # type: ignore[arg-type]
         check.process_request(request._request)
@@ -158,14 +164,14 @@ class RefreshAuthAPIView(APIView):
             raise CSRFFailed(_("CSRF check failed: %(reason)s") % {"reason": reason})
 
     def cookie_path(self, request: Request) -> str:
-        """``REFRESH_COOKIE_PATH``, by default the prefix of refreshauth's URLs."""
+        """``REFRESH_COOKIE_PATH``, by default the prefix under which this view is served,
+        so that the cookie goes to the auth endpoints only."""
         if settings.REFRESH_COOKIE_PATH is not None:
             return settings.REFRESH_COOKIE_PATH
-        prefix = urls_prefix()
-        if prefix is None:
-            path = request._request.path
-            prefix = path[: -len(self.route)] if path.endswith(self.route) else "/"
-        return prefix
+        path = request._request.path
+        if self.route and path.endswith(self.route):
+            return path[: -len(self.route)]
+        return urls_prefix() or "/"
 
     def set_refresh_cookie(
         self, request: Request, response: Response, value: str, max_age: int
@@ -183,7 +189,7 @@ class RefreshAuthAPIView(APIView):
 
     def refresh_token_from(self, request: Request, serializer_class: type[Any]) -> str:
         """The refresh token: from the cookie only in cookie transport, else the body."""
-        if settings.cookie_transport:
+        if self.cookie_transport:
             request.data  # noqa: B018 (415 for a body of another type)
             value = request.COOKIES.get(settings.REFRESH_COOKIE_NAME)
             data = {"refresh_token": value} if value else {}
@@ -191,7 +197,7 @@ class RefreshAuthAPIView(APIView):
         return str(self.validated(serializer_class, request)["refresh_token"])
 
     def token_response(self, request: Request, result: sessions.TokenResponse) -> Response:
-        cookie = settings.cookie_transport
+        cookie = self.cookie_transport
         response = Response(result.as_dict(include_refresh_token=not cookie), headers=NO_STORE)
         if cookie:
             remaining = int(result.session.expires_at.timestamp()) - int(
@@ -220,7 +226,7 @@ class LoginView(RefreshAuthAPIView):
             raise InvalidCredentials()
         user_logged_in.send(sender=user.__class__, request=http_request, user=user)
         result = sessions.open_session(user, client=self.client(request), request=http_request)
-        if settings.cookie_transport:
+        if self.cookie_transport:
             rotate_token(http_request)  # as django.contrib.auth.login() does
         return self.token_response(request, result)
 
@@ -265,7 +271,7 @@ class LogoutView(RefreshAuthAPIView):
         except TokenError:
             pass
         response = Response(status=status.HTTP_204_NO_CONTENT)
-        if settings.cookie_transport:
+        if self.cookie_transport:
             self.set_refresh_cookie(request, response, "", 0)
             response.cookies[settings.REFRESH_COOKIE_NAME]["expires"] = (
                 "Thu, 01 Jan 1970 00:00:00 GMT"

@@ -1,5 +1,5 @@
-"""The example project as the server tests run it: its own settings, plus a grace period
-when REFRESHAUTH_TEST_GRACE_SECONDS is set."""
+"""The example project as the server tests run it: its own settings, plus the knobs the
+tests turn through the environment (a grace period, a short access-token lifetime)."""
 
 import os
 from datetime import timedelta
@@ -11,4 +11,11 @@ if os.environ.get("REFRESHAUTH_TEST_GRACE_SECONDS"):
     REFRESHAUTH = {
         **REFRESHAUTH,
         "REUSE_GRACE_PERIOD": timedelta(seconds=int(os.environ["REFRESHAUTH_TEST_GRACE_SECONDS"])),
+    }
+if os.environ.get("REFRESHAUTH_TEST_ACCESS_SECONDS"):
+    REFRESHAUTH = {
+        **REFRESHAUTH,
+        "ACCESS_TOKEN_LIFETIME": timedelta(
+            seconds=int(os.environ["REFRESHAUTH_TEST_ACCESS_SECONDS"])
+        ),
     }

@@ -1,6 +1,8 @@
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
+from django.views.generic import TemplateView
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -36,3 +38,15 @@ if settings.OPENAPI:
             503: OpenApiResponse(Error, description="Cache unavailable."),
         },
     )(MeView)
+
+
+class DemoPage(TemplateView):
+    """GET /: the browser demo, a client of the cookie-transport mount."""
+
+    template_name = "demo/index.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["auth_prefix"] = reverse("refreshauth_cookie:login")[: -len("login/")]
+        context["me_url"] = reverse("me")
+        return context
