@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from django.contrib.auth import authenticate, get_user_model, user_logged_in
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.http import Http404, HttpRequest, QueryDict
 from django.middleware.csrf import get_token, rotate_token
 from django.utils.translation import gettext_lazy as _
@@ -224,8 +224,9 @@ class LoginView(RefreshAuthAPIView):
         if user is None or not getattr(user, "is_active", True):
             ratelimit.record_login_failure(http_request, username)
             raise InvalidCredentials()
-        user_logged_in.send(sender=user.__class__, request=http_request, user=user)
-        result = sessions.open_session(user, client=self.client(request), request=http_request)
+        with transaction.atomic():  # last_login and the new session, or neither
+            user_logged_in.send(sender=user.__class__, request=http_request, user=user)
+            result = sessions.open_session(user, client=self.client(request), request=http_request)
         if self.cookie_transport:
             rotate_token(http_request)  # as django.contrib.auth.login() does
         return self.token_response(request, result)

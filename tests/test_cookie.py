@@ -155,3 +155,24 @@ def test_max_age_is_the_remaining_life(
     clock.advance(timedelta(days=6))
     response = browser.post(REFRESH, format="json", **csrf(browser))
     assert response.cookies["refresh_token"]["max-age"] == 2 * 86400
+
+
+def test_a_cookie_mount_beside_the_body_mount(settings: Any, user: Any) -> None:
+    """The example project serves body transport at api/auth/ and cookie transport at
+    demo/auth/ (refreshauth.urls.patterns("cookie")), whatever the setting says."""
+    settings.REFRESHAUTH = {}
+    body = APIClient().post(LOGIN, {"username": "alice", "password": PASSWORD}, format="json")
+    assert "refresh_token" in body.json() and "refresh_token" not in body.cookies
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.get("/demo/auth/csrf/")
+    token = browser.cookies["csrftoken"].value
+    cookie = browser.post(
+        "/demo/auth/login/",
+        {"username": "alice", "password": PASSWORD},
+        format="json",
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert cookie.status_code == 200
+    assert "refresh_token" not in cookie.json()
+    assert cookie.cookies["refresh_token"]["path"] == "/demo/auth/"
+    assert browser.post("/demo/auth/refresh/", format="json").status_code == 403
