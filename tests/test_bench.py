@@ -64,7 +64,7 @@ def test_all_targets_met() -> None:
             "authenticate() of a valid token (us)",
         ),
         ("authentication", "refreshauth_verify_us", 40.0, "token verification alone (us)"),
-        ("requests", "refreshauth_refresh_queries", 3, "SQL queries per refresh"),
+        ("requests", "refreshauth_refresh_queries", 3, "SQL statements per refresh"),
         ("requests", "refreshauth_refresh_per_s", 900.0, "refreshes per second (sequential)"),
         ("concurrency", "refreshauth", [1, 2], "winners per round, threads on one token"),
     ],

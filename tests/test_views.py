@@ -504,3 +504,16 @@ def test_locked_database_is_503(
     response = post(api, REFRESH, {"refresh_token": token})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
+
+
+def test_login_and_refresh_query_counts(
+    api: APIClient, user: Any, django_assert_num_queries: Any
+) -> None:
+    """Login: the user, last_login, the new session (and the savepoint around the last
+    two, inside the test's transaction); refresh: the session with its user, the UPDATE."""
+    with django_assert_num_queries(5) as captured:
+        body = post(api, LOGIN, {"username": "alice", "password": PASSWORD}).json()
+    sql = [q["sql"].split()[0] for q in captured.captured_queries]
+    assert sql == ["SELECT", "SAVEPOINT", "UPDATE", "INSERT", "RELEASE"]
+    with django_assert_num_queries(2):
+        assert post(api, REFRESH, {"refresh_token": body["refresh_token"]}).status_code == 200
