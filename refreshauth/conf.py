@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings as django_settings
+
+T = TypeVar("T")
 
 DEFAULTS: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
@@ -55,6 +57,16 @@ def urls_prefix() -> str | None:
         return None
 
 
+class _Setting(Generic[T]):
+    """One key of ``REFRESHAUTH``, read at each access, falling back to its default."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> T:
+        return user_settings().get(self.name, DEFAULTS[self.name])  # type: ignore[no-any-return]
+
+
 class Settings:
     """Typed, live view of ``settings.REFRESHAUTH``.
 
@@ -63,124 +75,34 @@ class Settings:
     Values are validated by the system checks in ``refreshauth.checks``, not here.
     """
 
-    def _get(self, name: str) -> Any:
-        return user_settings().get(name, DEFAULTS[name])
-
-    @property
-    def ACCESS_TOKEN_LIFETIME(self) -> timedelta:
-        return self._get("ACCESS_TOKEN_LIFETIME")  # type: ignore[no-any-return]
-
-    @property
-    def REFRESH_TOKEN_LIFETIME(self) -> timedelta:
-        return self._get("REFRESH_TOKEN_LIFETIME")  # type: ignore[no-any-return]
-
-    @property
-    def SESSION_MAX_LIFETIME(self) -> timedelta | None:
-        return self._get("SESSION_MAX_LIFETIME")  # type: ignore[no-any-return]
-
-    @property
-    def REUSE_GRACE_PERIOD(self) -> timedelta:
-        return self._get("REUSE_GRACE_PERIOD")  # type: ignore[no-any-return]
-
-    @property
-    def ACCESS_TOKEN_SECRET(self) -> str | bytes | None:
-        return self._get("ACCESS_TOKEN_SECRET")  # type: ignore[no-any-return]
-
-    @property
-    def REFRESH_TOKEN_SECRET(self) -> str | bytes | None:
-        return self._get("REFRESH_TOKEN_SECRET")  # type: ignore[no-any-return]
-
-    @property
-    def ACCESS_TOKEN_SECRET_FALLBACKS(self) -> list[str | bytes] | None:
-        return self._get("ACCESS_TOKEN_SECRET_FALLBACKS")  # type: ignore[no-any-return]
-
-    @property
-    def REFRESH_TOKEN_SECRET_FALLBACKS(self) -> list[str | bytes] | None:
-        return self._get("REFRESH_TOKEN_SECRET_FALLBACKS")  # type: ignore[no-any-return]
-
-    @property
-    def ACCESS_TOKEN_PRIVATE_KEY(self) -> str | bytes | None:
-        return self._get("ACCESS_TOKEN_PRIVATE_KEY")  # type: ignore[no-any-return]
-
-    @property
-    def ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS(self) -> list[str | bytes]:
-        return self._get("ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS")  # type: ignore[no-any-return]
-
-    @property
-    def ALGORITHM(self) -> str:
-        return self._get("ALGORITHM")  # type: ignore[no-any-return]
-
-    @property
-    def ISSUER(self) -> str | None:
-        return self._get("ISSUER")  # type: ignore[no-any-return]
-
-    @property
-    def AUDIENCE(self) -> str | list[str] | None:
-        return self._get("AUDIENCE")  # type: ignore[no-any-return]
-
-    @property
-    def LEEWAY(self) -> timedelta:
-        return self._get("LEEWAY")  # type: ignore[no-any-return]
-
-    @property
-    def USER_ID_FIELD(self) -> str:
-        return self._get("USER_ID_FIELD")  # type: ignore[no-any-return]
-
-    @property
-    def EXTRA_CLAIMS(self) -> str | None:
-        return self._get("EXTRA_CLAIMS")  # type: ignore[no-any-return]
-
-    @property
-    def MAX_SESSIONS_PER_USER(self) -> int | None:
-        return self._get("MAX_SESSIONS_PER_USER")  # type: ignore[no-any-return]
-
-    @property
-    def LOGIN_RATE(self) -> str | None:
-        return self._get("LOGIN_RATE")  # type: ignore[no-any-return]
-
-    @property
-    def LOGIN_ACCOUNT_RATE(self) -> str | None:
-        return self._get("LOGIN_ACCOUNT_RATE")  # type: ignore[no-any-return]
-
-    @property
-    def REFRESH_RATE(self) -> str | None:
-        return self._get("REFRESH_RATE")  # type: ignore[no-any-return]
-
-    @property
-    def REFRESH_TOKEN_TRANSPORT(self) -> str:
-        return self._get("REFRESH_TOKEN_TRANSPORT")  # type: ignore[no-any-return]
-
-    @property
-    def REFRESH_COOKIE_NAME(self) -> str:
-        return self._get("REFRESH_COOKIE_NAME")  # type: ignore[no-any-return]
-
-    @property
-    def REFRESH_COOKIE_SECURE(self) -> bool:
-        return self._get("REFRESH_COOKIE_SECURE")  # type: ignore[no-any-return]
-
-    @property
-    def REFRESH_COOKIE_SAMESITE(self) -> str | None:
-        return self._get("REFRESH_COOKIE_SAMESITE")  # type: ignore[no-any-return]
-
-    @property
-    def REFRESH_COOKIE_PATH(self) -> str | None:
-        return self._get("REFRESH_COOKIE_PATH")  # type: ignore[no-any-return]
-
-    @property
-    def REFRESH_COOKIE_DOMAIN(self) -> str | None:
-        return self._get("REFRESH_COOKIE_DOMAIN")  # type: ignore[no-any-return]
-
-    @property
-    def REVOKE_ACCESS_TOKENS(self) -> bool:
-        return self._get("REVOKE_ACCESS_TOKENS")  # type: ignore[no-any-return]
-
-    @property
-    def CACHE_ALIAS(self) -> str:
-        return self._get("CACHE_ALIAS")  # type: ignore[no-any-return]
-
-    @property
-    def cookie_transport(self) -> bool:
-        return self.REFRESH_TOKEN_TRANSPORT == "cookie"
+    ACCESS_TOKEN_LIFETIME: _Setting[timedelta] = _Setting()
+    REFRESH_TOKEN_LIFETIME: _Setting[timedelta] = _Setting()
+    SESSION_MAX_LIFETIME: _Setting[timedelta | None] = _Setting()
+    REUSE_GRACE_PERIOD: _Setting[timedelta] = _Setting()
+    ACCESS_TOKEN_SECRET: _Setting[str | bytes | None] = _Setting()
+    REFRESH_TOKEN_SECRET: _Setting[str | bytes | None] = _Setting()
+    ACCESS_TOKEN_SECRET_FALLBACKS: _Setting[list[str | bytes] | None] = _Setting()
+    REFRESH_TOKEN_SECRET_FALLBACKS: _Setting[list[str | bytes] | None] = _Setting()
+    ACCESS_TOKEN_PRIVATE_KEY: _Setting[str | bytes | None] = _Setting()
+    ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS: _Setting[list[str | bytes]] = _Setting()
+    ALGORITHM: _Setting[str] = _Setting()
+    ISSUER: _Setting[str | None] = _Setting()
+    AUDIENCE: _Setting[str | list[str] | None] = _Setting()
+    LEEWAY: _Setting[timedelta] = _Setting()
+    USER_ID_FIELD: _Setting[str] = _Setting()
+    EXTRA_CLAIMS: _Setting[str | None] = _Setting()
+    MAX_SESSIONS_PER_USER: _Setting[int | None] = _Setting()
+    LOGIN_RATE: _Setting[str | None] = _Setting()
+    LOGIN_ACCOUNT_RATE: _Setting[str | None] = _Setting()
+    REFRESH_RATE: _Setting[str | None] = _Setting()
+    REFRESH_TOKEN_TRANSPORT: _Setting[str] = _Setting()
+    REFRESH_COOKIE_NAME: _Setting[str] = _Setting()
+    REFRESH_COOKIE_SECURE: _Setting[bool] = _Setting()
+    REFRESH_COOKIE_SAMESITE: _Setting[str | None] = _Setting()
+    REFRESH_COOKIE_PATH: _Setting[str | None] = _Setting()
+    REFRESH_COOKIE_DOMAIN: _Setting[str | None] = _Setting()
+    REVOKE_ACCESS_TOKENS: _Setting[bool] = _Setting()
+    CACHE_ALIAS: _Setting[str] = _Setting()
 
 
 settings = Settings()

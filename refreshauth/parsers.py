@@ -28,10 +28,8 @@ def _no_constants(value: str) -> Any:
     raise ValueError(f"{value} is not valid JSON")
 
 
-class StrictJSONParser(BaseParser):
-    """``application/json``, UTF-8, no NaN or Infinity, bounded in size and depth."""
-
-    media_type = "application/json"
+class BoundedParser(BaseParser):
+    """Reads at most ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes, then decodes them."""
 
     def parse(
         self,
@@ -39,7 +37,18 @@ class StrictJSONParser(BaseParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        data = _read(stream)
+        return self.decode(_read(stream))
+
+    def decode(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+
+class StrictJSONParser(BoundedParser):
+    """``application/json``, UTF-8, no NaN or Infinity, bounded in size and depth."""
+
+    media_type = "application/json"
+
+    def decode(self, data: bytes) -> Any:
         try:
             return json.loads(data.decode("utf-8"), parse_constant=_no_constants)
         except RecursionError:
@@ -48,18 +57,12 @@ class StrictJSONParser(BaseParser):
             raise ParseError(_("JSON parse error.")) from None
 
 
-class StrictFormParser(BaseParser):
+class StrictFormParser(BoundedParser):
     """``application/x-www-form-urlencoded`` (the RFC 6749 token request), bounded."""
 
     media_type = "application/x-www-form-urlencoded"
 
-    def parse(
-        self,
-        stream: IO[Any],
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
-        data = _read(stream)
+    def decode(self, data: bytes) -> Any:
         try:
             return QueryDict(data, encoding="utf-8")
         except (SuspiciousOperation, UnicodeDecodeError, ValueError):
