@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -85,8 +86,22 @@ def test_revocation_reaches_every_worker_of_both_servers(servers: tuple[Server, 
             assert (answer.status, answer.json()["code"]) == (401, "token_revoked")
 
 
+def username_with_time_left_in_its_window(seconds: int = 20) -> str:
+    """A fresh username whose LOGIN_RATE window (one minute, at an offset per key, as
+    django-ratelimit counts) does not roll over during the test and reset the count."""
+    from django_ratelimit.core import _get_window
+
+    from refreshauth.ratelimit import _network, _username_key
+
+    while True:
+        username = f"nobody-{uuid.uuid4()}"
+        value = f"{_network('127.0.0.1')}:{_username_key(username)}"
+        if _get_window(value, 60) - time.time() > seconds:
+            return username
+
+
 def test_rate_limit_is_shared_between_servers(servers: tuple[Server, Server]) -> None:
-    wrong = {"username": f"nobody-{uuid.uuid4()}", "password": "wrong"}
+    wrong = {"username": username_with_time_left_in_its_window(), "password": "wrong"}
     statuses = [servers[i % 2].post("/api/auth/login/", wrong).status for i in range(5)]
     assert statuses == [401] * 5
     for server in servers:
