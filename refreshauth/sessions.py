@@ -399,10 +399,11 @@ def _answer_old_token(
                 int(session.rotated_at.timestamp()),
                 int(session.expires_at.timestamp()),
             )
-    revoke(session, RevokeReason.REUSE, request=request)
-    refresh_token_reused.send(
-        sender=RefreshToken, user=session.user, session=session, request=request
-    )
+    if revoke(session, RevokeReason.REUSE, request=request):
+        # Once per theft, not once per request of a race.
+        refresh_token_reused.send(
+            sender=RefreshToken, user=session.user, session=session, request=request
+        )
     raise ReusedToken()
 
 

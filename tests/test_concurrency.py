@@ -14,6 +14,7 @@ from django.db import connection
 from refreshauth import sessions
 from refreshauth.exceptions import RefreshAuthError
 from refreshauth.models import RefreshToken
+from refreshauth.signals import refresh_token_reused
 
 from .conftest import ON_POSTGRES
 from .factories import UserFactory
@@ -42,15 +43,26 @@ def race(token: str) -> list[Any]:
 
 def test_at_most_one_rotation_wins() -> None:
     user = UserFactory(username="racer")
+    alarms: list[Any] = []
+
+    def alarm(session: Any, **kwargs: Any) -> None:
+        alarms.append(session.pk)
+
+    refresh_token_reused.connect(alarm)
     winners = []
-    for _ in range(ROUNDS):
-        results = race(sessions.open_session(user).refresh_token)
-        outcomes = Counter(r if isinstance(r, str) else "ok" for r in results)
-        assert set(outcomes) <= {"ok", "token_reused", "token_revoked"}, outcomes
-        winners.append(outcomes["ok"])
+    try:
+        for _ in range(ROUNDS):
+            results = race(sessions.open_session(user).refresh_token)
+            outcomes = Counter(r if isinstance(r, str) else "ok" for r in results)
+            assert set(outcomes) <= {"ok", "token_reused", "token_revoked"}, outcomes
+            winners.append(outcomes["ok"])
+    finally:
+        refresh_token_reused.disconnect(alarm)
     assert max(winners) <= 1, winners
-    # Every round detected the race as reuse and revoked its session.
-    assert RefreshToken.objects.filter(revoke_reason="reuse").count() == ROUNDS
+    # Every round detected the race as reuse, revoked its session, and raised one alarm.
+    reused = RefreshToken.objects.filter(revoke_reason="reuse")
+    assert reused.count() == ROUNDS
+    assert sorted(alarms) == sorted(reused.values_list("pk", flat=True))
 
 
 def test_with_a_grace_period_every_winner_gets_the_same_successor(settings: Any) -> None:
