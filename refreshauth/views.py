@@ -14,7 +14,7 @@ from django.middleware.csrf import get_token, rotate_token
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.authentication import CSRFCheck
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -103,8 +103,6 @@ class FirstRendererNegotiation(BaseContentNegotiation):
     """Always JSON, whatever the ``Accept`` header asks for."""
 
     def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> Any:
-        from rest_framework.negotiation import DefaultContentNegotiation
-
         return DefaultContentNegotiation().select_parser(request, parsers)
 
     def select_renderer(

@@ -108,6 +108,26 @@ def test_silent_refresh_after_the_access_token_expires(server: Server, context: 
     assert page.get_attribute("body", "data-state") == "logged-in"
 
 
+def test_concurrent_401s_share_one_refresh(server: Server, context: Any) -> None:
+    page = context.new_page()
+    log_in(page, server)
+    refreshes: list[int] = []
+    page.on(
+        "response",
+        lambda r: refreshes.append(r.status) if r.url.endswith("/demo/auth/refresh/") else None,
+    )
+    page.wait_for_timeout((ACCESS_SECONDS + 1) * 1000)
+    names = page.evaluate(
+        """Promise.all([
+            window.refreshauthDemo.me(),
+            window.refreshauthDemo.loadSessions(),
+            window.refreshauthDemo.me(),
+        ]).then(([a, sessions, b]) => [a.username, sessions.length > 0, b.username])"""
+    )
+    assert names == ["demo", True, "demo"]
+    assert refreshes == [200]
+
+
 def test_two_tabs_refreshing_at_once_both_stay_logged_in(server: Server, context: Any) -> None:
     first = context.new_page()
     log_in(first, server)
