@@ -20,7 +20,7 @@
 | E016 | ``USER_ID_FIELD`` is not a field of the user model |
 | E017 | ``CACHE_ALIAS`` is not in ``CACHES`` |
 | E018 | ``MAX_SESSIONS_PER_USER`` is not a positive integer |
-| E019 | cookie transport without Django's ``CsrfViewMiddleware`` |
+| E019 | cookie transport (setting or mount) without Django's ``CsrfViewMiddleware`` |
 | W001 | ``REUSE_GRACE_PERIOD`` above 60 seconds |
 | W002 | (deploy) the revocation cache is not shared between processes or may evict |
 | W003 | (deploy) the rate-limit cache is not shared between processes |
@@ -302,16 +302,39 @@ def _check_cookie(c: dict[str, Any]) -> Messages:
         )
     if name.startswith("__Secure-") and not secure:
         errors.append(_error(14, "Browsers refuse a __Secure- cookie without Secure."))
-    if transport == "cookie" and CSRF_MIDDLEWARE not in django_settings.MIDDLEWARE:
+    uses_cookie = transport == "cookie" or _cookie_mount()
+    if uses_cookie and CSRF_MIDDLEWARE not in django_settings.MIDDLEWARE:
         errors.append(
             _error(
                 19,
-                "Cookie transport needs Django's CsrfViewMiddleware: it sets the CSRF cookie "
-                "that login/, refresh/ and logout/ check.",
+                "Cookie transport (REFRESH_TOKEN_TRANSPORT, or a patterns('cookie') mount) "
+                "needs Django's CsrfViewMiddleware: it sets the CSRF cookie that login/, "
+                "refresh/ and logout/ check.",
                 hint=f"Add {CSRF_MIDDLEWARE!r} to MIDDLEWARE.",
             )
         )
     return errors
+
+
+def _cookie_mount() -> bool:
+    """Whether the URLconf serves a view with ``transport="cookie"`` (``patterns("cookie")``)."""
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns: Sequence[Any]) -> bool:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if walk(pattern.url_patterns):
+                    return True
+                continue
+            initkwargs = getattr(pattern.callback, "view_initkwargs", None) or {}
+            if initkwargs.get("transport") == "cookie":
+                return True
+        return False
+
+    try:
+        return walk(get_resolver().url_patterns)
+    except Exception:  # a broken URLconf is reported by Django's own checks
+        return False
 
 
 def _check_references(c: dict[str, Any]) -> Messages:

@@ -112,9 +112,18 @@ def test_valid_configurations_are_clean(settings: Any, value: dict[str, Any]) ->
 
 def test_cookie_transport_needs_the_csrf_middleware(settings: Any) -> None:
     settings.CACHES = LOCMEM
+    settings.ROOT_URLCONF = "tests.urls_body_only"
     assert ids(settings, {"REFRESH_TOKEN_TRANSPORT": "cookie"}) == []
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "csrf" not in m.lower()]
     assert ids(settings, {"REFRESH_TOKEN_TRANSPORT": "cookie"}) == ["refreshauth.E019"]
+    assert ids(settings, {}) == []
+
+
+def test_a_cookie_mount_needs_the_csrf_middleware(settings: Any) -> None:
+    settings.CACHES = LOCMEM
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "csrf" not in m.lower()]
+    # The example project mounts patterns("cookie") at demo/auth/.
+    assert ids(settings, {}) == ["refreshauth.E019"]
 
 
 def test_local_cache_is_only_a_deploy_warning(settings: Any) -> None:
