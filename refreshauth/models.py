@@ -22,7 +22,6 @@ class RevokeReason(models.TextChoices):
     REUSE = "reuse", _("Refresh token reused")
     PASSWORD_CHANGE = "password_change", _("Password changed")
     DEACTIVATED = "deactivated", _("User deactivated")
-    DELETED = "deleted", _("User deleted")
     ADMIN = "admin", _("Revoked by an administrator")
     SESSION_LIMIT = "session_limit", _("Too many sessions")
     API = "api", _("Revoked through the Python API")
@@ -85,12 +84,5 @@ class RefreshToken(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} / {self.pk}"
 
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at <= (now or timezone.now())
-
-    def is_live(self, now: datetime | None = None) -> bool:
-        return not self.is_revoked and not self.is_expired(now)
