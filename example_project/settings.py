@@ -103,7 +103,8 @@ DATABASES = {
 }
 
 # The revocation denylist and the rate-limit counters must be shared by every worker
-# process: Redis when REDIS_URL is set, else a file-based cache on this machine.
+# process: Redis when REDIS_URL is set, else a file-based cache on this machine (with
+# atomic counters: example_project/cache.py).
 CACHES: dict[str, dict[str, Any]]
 if os.environ.get("REDIS_URL"):
     CACHES = {
@@ -115,7 +116,7 @@ if os.environ.get("REDIS_URL"):
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "example_project.cache.LockedFileBasedCache",
             "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / ".cache" / "django")),
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }

@@ -83,22 +83,32 @@ def _limits(request: HttpRequest, username: str) -> list[tuple[str, str, str]]:
     return limits
 
 
-def _raise_if_spent(usage: Any) -> None:
-    if usage is not None and usage["count"] >= usage["limit"]:
-        raise RateLimited(usage["time_left"])
+def _failed(usage: Any) -> bool:
+    # django-ratelimit's answer when its cache could not count (it fails closed).
+    return bool(usage["should_limit"]) and usage["time_left"] < 0 and usage["limit"] == 0
 
 
 def check_login(request: HttpRequest, username: str) -> None:
-    """Raise ``RateLimited`` when this client and username, or this username from
-    everywhere, has used up its failed logins."""
+    """Count this attempt, before the password is checked, and raise ``RateLimited`` when
+    this client and username, or this username from everywhere, has used up its failed
+    logins. Counting first holds the limit under concurrency (parallel guesses each take
+    a count); ``record_login_success()`` gives a successful attempt back."""
     for group, rate, value in _limits(request, username):
-        _raise_if_spent(_usage(request, group, rate, value, increment=False))
+        attempts = _usage(request, group, rate, value, increment=True)
+        if attempts is None:
+            continue
+        if _failed(attempts):
+            raise ServiceUnavailable()
+        succeeded = _usage(request, f"{group}.ok", rate, value, increment=False)
+        failures = attempts["count"] - (succeeded["count"] if succeeded else 0)
+        if failures > attempts["limit"]:
+            raise RateLimited(attempts["time_left"])
 
 
-def record_login_failure(request: HttpRequest, username: str) -> None:
-    """Count one failed login against both limits."""
+def record_login_success(request: HttpRequest, username: str) -> None:
+    """A successful login is not a failed one: count it back (same keys, same windows)."""
     for group, rate, value in _limits(request, username):
-        _usage(request, group, rate, value, increment=True)
+        _usage(request, f"{group}.ok", rate, value, increment=True)
 
 
 def check_refresh(request: HttpRequest, sid: str) -> None:

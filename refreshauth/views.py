@@ -220,8 +220,8 @@ class LoginView(RefreshAuthAPIView):
         ratelimit.check_login(http_request, username)
         user = authenticate(http_request, **{username_field: username, "password": password})
         if user is None or not getattr(user, "is_active", True):
-            ratelimit.record_login_failure(http_request, username)
-            raise InvalidCredentials()
+            raise InvalidCredentials()  # counted as a failure by check_login()
+        ratelimit.record_login_success(http_request, username)
         with transaction.atomic():  # last_login and the new session, or neither
             user_logged_in.send(sender=user.__class__, request=http_request, user=user)
             result = sessions.open_session(user, client=self.client(request), request=http_request)

@@ -126,3 +126,28 @@ def test_other_user_unaffected_by_a_limited_one(api: APIClient, user: Any) -> No
     for _ in range(6):
         attempt(api)
     assert attempt(api, username="bob", password=PASSWORD).status_code == 200
+
+
+def test_a_cache_that_cannot_count_is_503_not_unlimited(
+    api: APIClient, user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import caches
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(type(caches["default"]), "add", broken)
+    response = attempt(api)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_a_cache_that_answers_nothing_fails_closed(
+    api: APIClient, user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import caches
+
+    cache_class = type(caches["default"])
+    monkeypatch.setattr(cache_class, "add", lambda *a, **k: False)
+    monkeypatch.setattr(cache_class, "incr", lambda *a, **k: None)
+    assert attempt(api, password=PASSWORD).status_code == 503

@@ -111,6 +111,23 @@ def test_rate_limit_is_shared_between_servers(servers: tuple[Server, Server]) ->
         assert answer.json()["code"] == "rate_limited"
 
 
+def test_concurrent_failed_logins_get_no_more_than_the_limit(
+    servers: tuple[Server, Server],
+) -> None:
+    """Parallel guesses each take a count before the password is checked: 20 at once get
+    LOGIN_RATE's 5 tries, not 20."""
+    wrong = {"username": username_with_time_left_in_its_window(), "password": "wrong"}
+    barrier = threading.Barrier(20)
+
+    def guess(i: int) -> int:
+        barrier.wait()
+        return servers[i % 2].post("/api/auth/login/", wrong).status
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = Counter(pool.map(guess, range(20)))
+    assert statuses == Counter({401: 5, 429: 15}), statuses
+
+
 def race(servers: tuple[Server, ...], body: dict[str, Any], n: int = THREADS) -> list[Answer]:
     barrier = threading.Barrier(n)
 
