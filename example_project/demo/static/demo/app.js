@@ -49,21 +49,28 @@ function refresh() {
 }
 
 // An API call with the access token; on a 401 it refreshes once and retries, and a
-// failed refresh returns to the login form.
+// failed refresh returns to the login form. A 401 for a token that another call has
+// already replaced is retried with the new one, not refreshed again.
 async function api(url, options = {}) {
-  const call = () =>
+  const call = (token) =>
     fetch(url, {
       ...options,
       credentials: "same-origin",
-      headers: { ...(options.headers || {}), Authorization: "Bearer " + accessToken },
+      headers: { ...(options.headers || {}), Authorization: "Bearer " + token },
     });
-  let response = accessToken ? await call() : null;
+  const used = accessToken;
+  let response = used ? await call(used) : null;
   if (!response || response.status === 401) {
-    if (!(await refresh())) {
+    if (refreshing) {
+      await refreshing;
+    } else if (accessToken === used) {
+      await refresh();
+    }
+    if (!accessToken) {
       showLogin("Your session has ended. Please log in again.");
       throw new Error("logged out");
     }
-    response = await call();
+    response = await call(accessToken);
   }
   if (response.status === 401) {
     showLogin("Your session has ended. Please log in again.");
