@@ -187,11 +187,19 @@ def fingerprint_of(password_hash: str, key: tokens.SigningKey | None = None) -> 
     ).hexdigest()
 
 
-def _fingerprint_matches(user: User, stored: str) -> bool:
-    return any(
-        constant_time_compare(password_fingerprint(user, key), stored)
-        for key in tokens.refresh_keys().by_kid.values()
-    )
+def _current_fingerprint(user: User, stored: str) -> str | None:
+    """The fingerprint of ``user``'s password with the current refresh key when ``stored``
+    is one of it with any refresh key (a fallback included), else None."""
+    ring = tokens.refresh_keys()
+    current = password_fingerprint(user, ring.current)
+    if constant_time_compare(current, stored):
+        return current
+    for key in ring.by_kid.values():
+        if key is not ring.current and constant_time_compare(
+            password_fingerprint(user, key), stored
+        ):
+            return current
+    return None
 
 
 # --- opening -----------------------------------------------------------------------
@@ -289,20 +297,23 @@ def _load_session(sid: uuid.UUID, sub: str) -> RefreshToken:
     return session
 
 
-def _check_live(session: RefreshToken, now: datetime, request: Any) -> None:
-    """Refuse a session that is revoked or whose user may no longer use it."""
+def _check_live(session: RefreshToken, now: datetime, request: Any) -> str:
+    """Refuse a session that is revoked or whose user may no longer use it; return the
+    password fingerprint to keep on the row (with the current refresh key)."""
     user = session.user
     if session.revoked_at is not None:
         raise RevokedToken()
     if not getattr(user, "is_active", True):
         revoke(session, RevokeReason.DEACTIVATED, request=request)
         raise RevokedToken()
-    if not _fingerprint_matches(user, session.password_fingerprint):
+    fingerprint = _current_fingerprint(user, session.password_fingerprint)
+    if fingerprint is None:
         # The password changed without a signal (QuerySet.update(), raw SQL).
         revoke(session, RevokeReason.PASSWORD_CHANGE, request=request)
         raise RevokedToken()
     if session.expires_at <= now - settings.LEEWAY:
         raise ExpiredToken()
+    return fingerprint
 
 
 def rotate(
@@ -331,7 +342,7 @@ def rotate_decoded(
 
     now = _now()
     session = _load_session(sid, sub)
-    _check_live(session, now, request)
+    fingerprint = _check_live(session, now, request)
     user = session.user
     if constant_time_compare(session.jti_hash, old_hash):
         new_jti = tokens.successor_jti(decoded.key, str(sid), old_jti)
@@ -349,7 +360,7 @@ def rotate_decoded(
                 "rotated_at": _from_ts(iat),
                 "last_used_at": now,
                 "expires_at": _from_ts(exp),
-                "password_fingerprint": password_fingerprint(user),
+                "password_fingerprint": fingerprint,
                 "ip_address": client.ip_address,
                 "user_agent": client.user_agent,
             },

@@ -26,6 +26,20 @@ def _clear_caches() -> Iterator[None]:
 
 
 @pytest.fixture
+def break_cache(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Make a method of the default cache's backend fail as a server that is down does."""
+    from django.core.cache import caches
+
+    def breaker(method: str) -> None:
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            raise ConnectionError("cache down")
+
+        monkeypatch.setattr(type(caches["default"]), method, broken)
+
+    return breaker
+
+
+@pytest.fixture
 def api() -> APIClient:
     return APIClient()
 

@@ -277,14 +277,9 @@ def test_deleted_user_is_refused(api: APIClient, user: Any, access: str) -> None
 
 
 def test_cache_outage_is_503_not_an_open_door(
-    api: APIClient, access: str, monkeypatch: pytest.MonkeyPatch
+    api: APIClient, access: str, break_cache: Any
 ) -> None:
-    from django.core.cache import caches
-
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise ConnectionError("cache down")
-
-    monkeypatch.setattr(type(caches["default"]), "get", broken)
+    break_cache("get")
     response = me(api, access)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"

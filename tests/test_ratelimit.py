@@ -129,14 +129,9 @@ def test_other_user_unaffected_by_a_limited_one(api: APIClient, user: Any) -> No
 
 
 def test_a_cache_that_cannot_count_is_503_not_unlimited(
-    api: APIClient, user: Any, monkeypatch: pytest.MonkeyPatch
+    api: APIClient, user: Any, break_cache: Any
 ) -> None:
-    from django.core.cache import caches
-
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise ConnectionError("cache down")
-
-    monkeypatch.setattr(type(caches["default"]), "add", broken)
+    break_cache("add")
     response = attempt(api)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
