@@ -7,6 +7,7 @@ refreshauth endpoint's request, responses and error bodies, without touching the
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
@@ -20,6 +21,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from . import serializers as ours
+from .conf import settings
 
 
 class AccessTokenScheme(OpenApiAuthenticationExtension):
@@ -74,10 +76,17 @@ def _common(*extra: tuple[int, Any]) -> dict[int, Any]:
 
 
 def _login_request() -> Any:
+    return _login_serializer(get_user_model().USERNAME_FIELD)
+
+
+@functools.lru_cache(maxsize=4)
+def _login_serializer(username_field: str) -> Any:
+    # One component for every mount of LoginView: two mounts that each built their own
+    # "Login" class would be two components of one name, which drf-spectacular refuses.
     return inline_serializer(
         "Login",
         {
-            get_user_model().USERNAME_FIELD: serializers.CharField(max_length=4096),
+            username_field: serializers.CharField(max_length=4096),
             "password": serializers.CharField(max_length=4096, trim_whitespace=False),
         },
     )
@@ -89,6 +98,12 @@ class _Replace(OpenApiViewExtension):
     def view_replacement(self) -> Any:
         decorate = extend_schema_view(**{m: extend_schema(**kw) for m, kw in self.schema.items()})
         return decorate(cast(Any, self.target_class))
+
+    def transport(self) -> str:
+        """The transport of the mount being described: its ``patterns()`` argument, else
+        ``REFRESH_TOKEN_TRANSPORT``."""
+        initkwargs = getattr(self.target_callback, "initkwargs", {}) or {}
+        return str(initkwargs.get("transport") or settings.REFRESH_TOKEN_TRANSPORT)
 
 
 class LoginSchema(_Replace):
@@ -216,6 +231,9 @@ class SessionDetailSchema(_Replace):
 
 
 class CSRFSchema(_Replace):
+    """``csrf/`` is listed under cookie mounts only: a body mount's clients need no CSRF
+    cookie."""
+
     target_class = "refreshauth.views.CSRFView"
     schema = {
         "get": {
@@ -224,6 +242,13 @@ class CSRFSchema(_Replace):
             "auth": [],
         }
     }
+
+    def view_replacement(self) -> Any:
+        if self.transport() == "cookie":
+            return super().view_replacement()
+        # A subclass of its own, so that excluding this mount leaves the others listed.
+        hidden = type("CSRFView", (cast(Any, self.target_class),), {})
+        return extend_schema_view(get=extend_schema(exclude=True))(hidden)
 
 
 class JWKSSchema(_Replace):

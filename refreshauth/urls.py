@@ -22,7 +22,7 @@ def patterns(transport: str | None = None) -> list[URLPattern]:
         path("logout-all/", views.LogoutAllView.as_view(), name="logout-all"),
         path("sessions/", views.SessionListView.as_view(), name="sessions"),
         path("sessions/<str:session_id>/", views.SessionDetailView.as_view(), name="session"),
-        path("csrf/", views.CSRFView.as_view(), name="csrf"),
+        path("csrf/", views.CSRFView.as_view(**kwargs), name="csrf"),
         path("jwks/", views.JWKSView.as_view(), name="jwks"),
     ]
 

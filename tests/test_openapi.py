@@ -3,6 +3,7 @@ the server answers, as schemathesis checks against the example project under gun
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def test_bearer_scheme(schema: dict[str, Any]) -> None:
         ("/api/auth/logout-all/", "post", {"204", "400", "401", "415", "503"}),
         ("/api/auth/sessions/", "get", {"200", "401", "503"}),
         ("/api/auth/sessions/{session_id}/", "delete", {"204", "401", "404", "503"}),
-        ("/api/auth/csrf/", "get", {"204", "503"}),
+        ("/demo/auth/csrf/", "get", {"204", "503"}),
         ("/api/auth/jwks/", "get", {"200", "503"}),
         ("/api/me/", "get", {"200", "401", "503"}),
     ],
@@ -70,6 +71,38 @@ def test_every_endpoint_documents_its_answers(
 ) -> None:
     operation = schema["paths"][path][method]
     assert codes <= set(operation["responses"])
+
+
+def test_csrf_is_listed_under_cookie_mounts_only(schema: dict[str, Any]) -> None:
+    assert "/demo/auth/csrf/" in schema["paths"]
+    assert "/api/auth/csrf/" not in schema["paths"]
+    # Both mounts share one login request component.
+    for prefix in ("/api/auth/", "/demo/auth/"):
+        body = schema["paths"][f"{prefix}login/"]["post"]["requestBody"]
+        ref = body["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/LoginRequest"
+
+
+def test_spectacular_validates_without_warnings(tmp_path: Path) -> None:
+    """The example project's schema, with its body and cookie mounts, as a user makes it."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "spectacular",
+            "--validate",
+            "--fail-on-warn",
+            "--file",
+            str(tmp_path / "schema.yaml"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "example_project.settings"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Warning" not in result.stderr, result.stderr
 
 
 def test_refresh_takes_json_and_the_oauth_form(schema: dict[str, Any]) -> None:
