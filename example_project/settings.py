@@ -167,6 +167,15 @@ REFRESHAUTH = {
     "REFRESH_TOKEN_TRANSPORT": "body",
 }
 
+# `make demo` sets these: access tokens of a few seconds, so that a visit to the demo page
+# sees silent refreshes, and the page's "stolen token" button (example_project/demo). The
+# defaults above hold for everyone else.
+if os.environ.get("REFRESHAUTH_DEMO_ACCESS_SECONDS"):
+    REFRESHAUTH["ACCESS_TOKEN_LIFETIME"] = timedelta(
+        seconds=int(os.environ["REFRESHAUTH_DEMO_ACCESS_SECONDS"])
+    )
+DEMO_THEFT = os.environ.get("REFRESHAUTH_DEMO_THEFT", "") == "1"
+
 # Warnings of refreshauth (a database or cache that cannot answer) go to the console.
 LOGGING = {
     "version": 1,
