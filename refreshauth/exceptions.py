@@ -75,3 +75,11 @@ class RateLimited(RefreshAuthError):
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail)
         self.retry_after = max(1, int(retry_after))
+
+
+class InvalidDPoPProof(RefreshAuthError):
+    """A DPoP proof (RFC 9449) is missing where one is needed, malformed, badly signed,
+    or made for another request, key or access token."""
+
+    code = "invalid_dpop_proof"
+    default_detail = _("DPoP proof is invalid.")
