@@ -17,7 +17,7 @@ from .exceptions import (
     ServiceUnavailable,
     TokenError,
 )
-from .sessions import is_session_revoked
+from .sessions import is_session_revoked, user_subject
 from .users import load_user
 
 MAX_HEADER_LENGTH = 8192
@@ -60,7 +60,8 @@ class AccessTokenAuthentication(BaseAuthentication):
 
     ``request.user`` is the token's active user and ``request.auth`` its verified claims
     (a dict with ``sid``, the session id). One primary-key query and, with
-    ``REVOKE_ACCESS_TOKENS``, one cache read per request.
+    ``REVOKE_ACCESS_TOKENS``, one cache read per request; when the cache does not know
+    the session, one more primary-key query (``refreshauth.state``).
     """
 
     www_authenticate_realm = "api"
@@ -84,6 +85,9 @@ class AccessTokenAuthentication(BaseAuthentication):
         user = load_user(sub)
         if user is None or not getattr(user, "is_active", True):
             raise RevokedToken()
+        if user_subject(user) != sub:
+            # " 1" or "01" found user 1 through the field's conversion: not its token.
+            raise InvalidToken()
         return user
 
     def authenticate_header(self, request: Request) -> str:

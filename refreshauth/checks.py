@@ -22,10 +22,12 @@
 | E018 | ``MAX_SESSIONS_PER_USER`` is not a positive integer |
 | E019 | cookie transport (setting or mount) without Django's ``CsrfViewMiddleware`` |
 | W001 | ``REUSE_GRACE_PERIOD`` above 60 seconds |
-| W002 | (deploy) the revocation cache is not shared between processes or may evict |
+| W002 | (deploy) the session-state cache ``CACHE_ALIAS`` is local to each process |
 | W003 | (deploy) the rate-limit cache is not shared between processes |
 | W004 | (deploy) asymmetric ``ALGORITHM`` without ``ISSUER`` or ``AUDIENCE`` |
 | W005 | (deploy) cookie transport with ``REFRESH_COOKIE_SECURE = False`` |
+| W006 | (deploy) ``CACHE_ALIAS`` is also the rate-limit cache |
+| W007 | (deploy) ``CACHE_ALIAS`` is a backend that evicts entries early |
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ LOCAL_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
 )
+CULLING_CACHES = (
+    "django.core.cache.backends.filebased.FileBasedCache",
+    "django.core.cache.backends.db.DatabaseCache",
+)
+GENEROUS_MAX_ENTRIES = 1_000_000
 GRACE_WARNING = timedelta(seconds=60)
 CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 
@@ -108,6 +115,7 @@ TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "REFRESH_COOKIE_DOMAIN": (_optional(lambda v: isinstance(v, str)), "a str or None"),
     "REVOKE_ACCESS_TOKENS": (lambda v: isinstance(v, bool), "a bool"),
     "CACHE_ALIAS": (lambda v: isinstance(v, str), "a str"),
+    "SESSION_CACHE_TTL": (lambda v: isinstance(v, timedelta), "a timedelta"),
 }
 
 
@@ -154,7 +162,12 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> M
 def _check_lifetimes(c: dict[str, Any]) -> Messages:
     errors: Messages = []
     zero = timedelta(0)
-    for key in ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME", "SESSION_MAX_LIFETIME"):
+    for key in (
+        "ACCESS_TOKEN_LIFETIME",
+        "REFRESH_TOKEN_LIFETIME",
+        "SESSION_MAX_LIFETIME",
+        "SESSION_CACHE_TTL",
+    ):
         if c[key] is not None and c[key] <= zero:
             errors.append(_error(4, f"REFRESHAUTH[{key!r}] must be positive."))
     if c["LEEWAY"] < zero:
@@ -370,25 +383,75 @@ def _is_local(alias: str) -> bool:
     return backend in LOCAL_CACHES
 
 
+def _evicts_early(alias: str) -> bool:
+    """A backend that drops entries before their timeout when it fills up: memcached
+    (LRU), and the culling backends (file, database) below a generous ``MAX_ENTRIES``."""
+    config = django_settings.CACHES.get(alias, {})
+    backend = config.get("BACKEND", "")
+    if "memcached" in backend.lower():
+        return True
+    if backend in CULLING_CACHES or any(_is_subclass(backend, base) for base in CULLING_CACHES):
+        options = config.get("OPTIONS", {})
+        max_entries = options.get("MAX_ENTRIES", config.get("MAX_ENTRIES", 300))
+        return not isinstance(max_entries, int) or max_entries < GENEROUS_MAX_ENTRIES
+    return False
+
+
+def _is_subclass(path: str, base: str) -> bool:
+    from django.utils.module_loading import import_string
+
+    try:
+        return issubclass(import_string(path), import_string(base))
+    except (ImportError, TypeError):
+        return False
+
+
+def _check_state_cache(alias: str, rate_alias: str | None) -> Messages:
+    warnings: Messages = []
+    if _is_local(alias):
+        warnings.append(
+            _warning(
+                2,
+                f"The session-state cache {alias!r} is local to each process: a session "
+                "revoked in one worker keeps its access tokens alive in the others for up "
+                "to SESSION_CACHE_TTL.",
+                hint="Point CACHE_ALIAS at a cache shared by every process (Django's Redis "
+                "backend).",
+            )
+        )
+    if rate_alias is not None and alias == rate_alias:
+        warnings.append(
+            _warning(
+                6,
+                f"CACHE_ALIAS {alias!r} is also the rate-limit cache: a flood of rate-limit "
+                "counters competes with sessions' revocation state for memory.",
+                hint="Give CACHE_ALIAS a cache alias of its own (another Redis database).",
+            )
+        )
+    if _evicts_early(alias):
+        warnings.append(
+            _warning(
+                7,
+                f"The session-state cache {alias!r} evicts entries when it fills up: every "
+                "evicted entry costs a database read, and revocation marks written while "
+                "the cache was unreachable are not retried.",
+                hint="Use Redis with maxmemory-policy noeviction or volatile-lru with room, "
+                f"or raise MAX_ENTRIES to at least {GENEROUS_MAX_ENTRIES}.",
+            )
+        )
+    return warnings
+
+
 def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> Messages:
     config, errors = _config()
     if errors or not config:
         return []
     warnings: Messages = []
     alias = config["CACHE_ALIAS"]
-    if config["REVOKE_ACCESS_TOKENS"] and alias in django_settings.CACHES and _is_local(alias):
-        warnings.append(
-            _warning(
-                2,
-                f"The revocation cache {alias!r} is local to each process: a session revoked "
-                "in one worker keeps its access tokens alive in the others, and a local-memory "
-                "cache evicts entries past MAX_ENTRIES.",
-                hint="Point CACHE_ALIAS at a shared cache (Django's Redis backend) with a "
-                "policy that does not evict keys early (noeviction or volatile-lru with room).",
-            )
-        )
     rate_alias = getattr(django_settings, "RATELIMIT_USE_CACHE", "default")
     uses_rates = any(config[k] for k in ("LOGIN_RATE", "LOGIN_ACCOUNT_RATE", "REFRESH_RATE"))
+    if config["REVOKE_ACCESS_TOKENS"] and alias in django_settings.CACHES:
+        warnings += _check_state_cache(alias, rate_alias if uses_rates else None)
     if uses_rates and rate_alias in django_settings.CACHES and _is_local(rate_alias):
         warnings.append(
             _warning(

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_COOKIE_DOMAIN": None,
     "REVOKE_ACCESS_TOKENS": True,
     "CACHE_ALIAS": "default",
+    "SESSION_CACHE_TTL": timedelta(minutes=1),
 }
 
 
@@ -103,6 +104,7 @@ class Settings:
     REFRESH_COOKIE_DOMAIN: _Setting[str | None] = _Setting()
     REVOKE_ACCESS_TOKENS: _Setting[bool] = _Setting()
     CACHE_ALIAS: _Setting[str] = _Setting()
+    SESSION_CACHE_TTL: _Setting[timedelta] = _Setting()
 
 
 settings = Settings()

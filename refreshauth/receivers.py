@@ -1,7 +1,8 @@
-"""Revocation on account changes: password change, deactivation.
+"""Revocation on account changes: password change, deactivation, deletion.
 
-Deleting a user deletes its sessions (the foreign key cascades), and the
-authentication class refuses access tokens whose user no longer exists.
+Deleting a user deletes its sessions (the foreign key cascades); each deleted session
+row is marked revoked in the session-state cache, and the authentication class refuses
+access tokens whose user or session row no longer exists.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_init, post_save
+from django.db.models.signals import post_delete, post_init, post_save
 
-from . import sessions, tokens
+from . import sessions, state
 from .models import RefreshToken, RevokeReason
 
 STATE = "_refreshauth_state"
@@ -32,8 +33,9 @@ def revoke_on_account_change(
 ) -> None:
     """Revoke the user's sessions when a save changed the password or deactivated it.
 
-    A rehash by ``check_password()`` (a hasher upgrade at login) is not a change of
-    password: it refreshes the sessions' password fingerprints instead.
+    A rehash by ``check_password()`` (a hasher upgrade at login, see
+    ``sessions.is_rehash()``) is not a change of password: it refreshes the sessions'
+    password fingerprints instead. Any other change of the stored hash ends them.
     """
     old_password, old_active = getattr(instance, STATE, (None, None))
     new_password, new_active = _state(instance)
@@ -46,9 +48,8 @@ def revoke_on_account_change(
         return fields is None or name in fields
 
     if saved("password") and new_password is not None and new_password != old_password:
-        rehash = getattr(instance, "_password", None) is None and fields == frozenset({"password"})
-        if rehash and old_password is not None:
-            _refresh_fingerprints(instance, old_password)
+        if old_password is not None and sessions.is_rehash(instance, fields):
+            sessions.refresh_fingerprints(instance, old_password)
         else:
             sessions.revoke_all(instance, RevokeReason.PASSWORD_CHANGE)
             return
@@ -56,12 +57,9 @@ def revoke_on_account_change(
         sessions.revoke_all(instance, RevokeReason.DEACTIVATED)
 
 
-def _refresh_fingerprints(user: Any, old_password: str) -> None:
-    keys = tokens.refresh_keys().by_kid.values()
-    old = [sessions.fingerprint_of(old_password, key) for key in keys]
-    RefreshToken.objects.filter(user_id=user.pk, password_fingerprint__in=old).update(
-        password_fingerprint=sessions.password_fingerprint(user)
-    )
+def revoke_on_session_delete(sender: Any, instance: RefreshToken, **kwargs: Any) -> None:
+    """A deleted session row (by hand, or with its user) takes its access tokens along."""
+    state.mark_revoked([instance.pk])
 
 
 def connect() -> None:
@@ -69,4 +67,7 @@ def connect() -> None:
     post_init.connect(remember_state, sender=user_model, dispatch_uid="refreshauth.remember_state")
     post_save.connect(
         revoke_on_account_change, sender=user_model, dispatch_uid="refreshauth.account_change"
+    )
+    post_delete.connect(
+        revoke_on_session_delete, sender=RefreshToken, dispatch_uid="refreshauth.session_delete"
     )

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
+import sys
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,17 +25,17 @@ from datetime import timezone as dt_timezone
 from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
-from django.core.cache import caches
-from django.db import router, transaction
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db import connections, router, transaction
+from django.db.models import Field, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.module_loading import import_string
 
-from . import queries, tokens
+from . import queries, state, tokens
 from .conf import settings
-from .exceptions import ExpiredToken, InvalidToken, ReusedToken, RevokedToken, ServiceUnavailable
-from .models import RefreshToken, RevokeReason
+from .exceptions import ExpiredToken, InvalidToken, ReusedToken, RevokedToken
+from .models import RefreshToken, RefreshTokenQuerySet, RevokeReason
 from .queries import CompiledSelect, compile_select
 from .signals import refresh_token_reused, session_opened, session_revoked
 
@@ -48,10 +50,12 @@ __all__ = [
     "ClientInfo",
     "TokenResponse",
     "clear_expired",
+    "is_rehash",
     "is_session_revoked",
     "live_session_of",
     "open_session",
     "password_fingerprint",
+    "refresh_fingerprints",
     "revoke",
     "revoke_all",
     "revoke_sessions",
@@ -61,7 +65,6 @@ __all__ = [
 ]
 
 USER_AGENT_MAX_LENGTH = 512
-DENYLIST_PREFIX = "refreshauth:revoked:"
 
 
 def _now() -> datetime:
@@ -95,9 +98,13 @@ def normalize_ip(value: str | None) -> str | None:
     if not value:
         return None
     try:
-        return str(ipaddress.ip_address(value.strip().split("%", 1)[0]))
+        address = ipaddress.ip_address(value.strip().split("%", 1)[0])
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        # A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d: they are IPv4.
+        return str(address.ipv4_mapped)
+    return str(address)
 
 
 @dataclass(frozen=True)
@@ -202,6 +209,62 @@ def _current_fingerprint(user: User, stored: str) -> str | None:
     return None
 
 
+def _primary() -> str:
+    """The database that decides: where session rows are written. A read that decides a
+    rotation, a logout or a revocation must not come from a replica that lags."""
+    return router.db_for_write(RefreshToken)
+
+
+def _sessions() -> RefreshTokenQuerySet:
+    return RefreshToken.objects.using(_primary())
+
+
+def is_rehash(user: User, update_fields: frozenset[str] | None) -> bool:
+    """Whether this save of ``user``'s password is Django rehashing it at a login (the
+    same password, because the preferred hasher or its parameters changed): the only
+    change of the stored hash that is not a password change.
+
+    Django makes that save from the ``setter`` of ``AbstractBaseUser.check_password()``,
+    once the raw password has matched the old hash. Nothing else, neither
+    ``set_unusable_password()`` nor an assigned hash, whatever ``update_fields`` says,
+    is taken for one. Where the setter cannot be seen (``acheck_password()`` saves from
+    another thread), the save counts as a password change: the safe side.
+    """
+    if update_fields != frozenset({"password"}) or getattr(user, "_password", None) is not None:
+        return False
+    if not user.has_usable_password():
+        return False
+    frame = sys._getframe(1)
+    for _ in range(_REHASH_STACK_DEPTH):
+        frame = frame.f_back  # type: ignore[assignment]
+        if frame is None:
+            return False
+        code = frame.f_code
+        if (
+            code.co_name == "setter"
+            and code.co_filename.endswith(_BASE_USER_FILE)
+            and frame.f_locals.get("self") is user
+        ):
+            return True
+    return False
+
+
+_REHASH_STACK_DEPTH = 40
+_BASE_USER_FILE = os.path.join("django", "contrib", "auth", "base_user.py")
+
+
+def refresh_fingerprints(user: User, old_password_hash: str) -> int:
+    """After a rehash, give ``user``'s sessions opened with the old hash the fingerprint of
+    the new one, so that the check at refresh keeps them; return how many."""
+    keys = tokens.refresh_keys().by_kid.values()
+    old = [fingerprint_of(old_password_hash, key) for key in keys]
+    return (
+        _sessions()
+        .filter(user_id=user.pk, password_fingerprint__in=old)
+        .update(password_fingerprint=password_fingerprint(user))
+    )
+
+
 # --- opening -----------------------------------------------------------------------
 
 
@@ -227,13 +290,14 @@ def open_session(
     limit = settings.MAX_SESSIONS_PER_USER
     if limit:
         surplus = (
-            RefreshToken.objects.live(now)
+            _sessions()
+            .live(now)
             .filter(user_id=user.pk)
             .order_by("-last_used_at")
             .values_list("pk", flat=True)[limit - 1 :]
         )
         _revoke_queryset(
-            RefreshToken.objects.filter(pk__in=list(surplus)),
+            _sessions().filter(pk__in=list(surplus)),
             RevokeReason.SESSION_LIMIT,
             request,
         )
@@ -267,9 +331,27 @@ def _session_id(claims: dict[str, Any]) -> uuid.UUID:
 def _user_exists(sub: str) -> bool:
     model = get_user_model()
     try:
-        return model._default_manager.filter(**{settings.USER_ID_FIELD: sub}).exists()
-    except (ValueError, TypeError):
+        return (
+            model._default_manager.using(router.db_for_write(model))
+            .filter(**{settings.USER_ID_FIELD: sub})
+            .exists()
+        )
+    except (ValueError, TypeError, ValidationError):
         return False
+
+
+@functools.lru_cache(maxsize=8)
+def _manager_filters(model: type[Any]) -> bool:
+    """Whether the user model's default manager hides some rows (a soft delete, say):
+    then the user that a session row joins must also be visible through it."""
+    return bool(model._default_manager.all().query.where.children)
+
+
+def _visible(user: User) -> bool:
+    model = type(user)
+    if not _manager_filters(model):
+        return True
+    return model._default_manager.using(router.db_for_write(model)).filter(pk=user.pk).exists()
 
 
 @functools.lru_cache(maxsize=4)
@@ -282,12 +364,12 @@ def _session_query(alias: str) -> CompiledSelect | None:
 
 
 def _load_session(sid: uuid.UUID, sub: str) -> RefreshToken:
-    alias = router.db_for_read(RefreshToken)
+    alias = _primary()
     compiled = _session_query(alias)
     if compiled is not None:
         session = cast("RefreshToken | None", compiled.fetch(sid, alias))
     else:
-        session = RefreshToken.objects.select_related("user").filter(pk=sid).first()
+        session = RefreshToken.objects.using(alias).select_related("user").filter(pk=sid).first()
     if session is None:
         # A signed, unexpired token without its row: the user was deleted (the rows
         # went with it), or the row was removed by hand.
@@ -303,7 +385,7 @@ def _check_live(session: RefreshToken, now: datetime, request: Any) -> str:
     user = session.user
     if session.revoked_at is not None:
         raise RevokedToken()
-    if not getattr(user, "is_active", True):
+    if not getattr(user, "is_active", True) or not _visible(user):
         revoke(session, RevokeReason.DEACTIVATED, request=request)
         raise RevokedToken()
     fingerprint = _current_fingerprint(user, session.password_fingerprint)
@@ -424,51 +506,19 @@ def live_session_of(user: User, session_id: object) -> RefreshToken | None:
         sid = uuid.UUID(str(session_id))
     except ValueError:
         return None
-    return (
-        RefreshToken.objects.live(_now())
-        .filter(user_id=user.pk, pk=sid)
-        .select_related("user")
-        .first()
-    )
+    return _sessions().live(_now()).filter(user_id=user.pk, pk=sid).select_related("user").first()
 
 
 # --- revocation --------------------------------------------------------------------
 
 
-def _denylist_key(sid: object) -> str:
-    return f"{DENYLIST_PREFIX}{sid}"
-
-
-def _denylist(session_ids: Iterable[object]) -> None:
-    """Once the revoking transaction commits, refuse the sessions' access tokens too."""
-    if not settings.REVOKE_ACCESS_TOKENS:
-        return
-    keys = {_denylist_key(sid): 1 for sid in session_ids}
-    if not keys:
-        return
-    # Long enough for the last access token such a session could have issued.
-    timeout = _seconds(settings.ACCESS_TOKEN_LIFETIME + settings.LEEWAY) + 1
-    alias = settings.CACHE_ALIAS
-
-    def write() -> None:
-        try:
-            caches[alias].set_many(keys, timeout=timeout)
-        except Exception as exc:  # any backend's connection error
-            raise ServiceUnavailable() from exc
-
-    transaction.on_commit(write)
-
-
 def is_session_revoked(sid: str) -> bool:
-    """Whether access tokens of session ``sid`` must be refused (the cache denylist).
+    """Whether access tokens of session ``sid`` must be refused (see ``refreshauth.state``).
 
-    Raises ``ServiceUnavailable`` when the cache cannot answer: a cache outage must not
-    turn into an open door.
+    Raises ``ServiceUnavailable`` when the cache cannot answer, ``InvalidToken`` for an id
+    that is not a session id.
     """
-    try:
-        return caches[settings.CACHE_ALIAS].get(_denylist_key(sid)) is not None
-    except Exception as exc:  # any backend's connection error
-        raise ServiceUnavailable() from exc
+    return state.is_revoked(sid)
 
 
 def _send_revoked(sessions: Iterable[RefreshToken], reason: str, request: Any) -> None:
@@ -486,31 +536,36 @@ def revoke(session: RefreshToken, reason: str = RevokeReason.API, *, request: An
     """Revoke one session: its refresh tokens die at once, and with
     ``REVOKE_ACCESS_TOKENS`` its access tokens too. False when it was revoked already."""
     now = _now()
-    changed = RefreshToken.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
-        revoked_at=now, revoke_reason=reason
+    changed = (
+        _sessions()
+        .filter(pk=session.pk, revoked_at__isnull=True)
+        .update(revoked_at=now, revoke_reason=reason)
     )
     if not changed:
         return False
     session.revoked_at = now
     session.revoke_reason = reason
-    _denylist([session.pk])
+    state.mark_revoked([session.pk])
     _send_revoked([session], reason, request)
     return True
 
 
 def _revoke_queryset(queryset: QuerySet[RefreshToken], reason: str, request: Any) -> int:
-    sessions = list(queryset.filter(revoked_at__isnull=True).select_related("user"))
+    alias = _primary()
+    sessions = list(queryset.using(alias).filter(revoked_at__isnull=True).select_related("user"))
     if not sessions:
         return 0
     now = _now()
     ids = [s.pk for s in sessions]
-    changed = RefreshToken.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
-        revoked_at=now, revoke_reason=reason
+    changed = (
+        RefreshToken.objects.using(alias)
+        .filter(pk__in=ids, revoked_at__isnull=True)
+        .update(revoked_at=now, revoke_reason=reason)
     )
     for session in sessions:
         session.revoked_at = now
         session.revoke_reason = reason
-    _denylist(ids)
+    state.mark_revoked(ids)
     _send_revoked(sessions, reason, request)
     return changed
 
@@ -530,7 +585,7 @@ def revoke_all(
     request: Any = None,
 ) -> int:
     """Revoke all of ``user``'s sessions but ``keep``; return how many were revoked."""
-    queryset = RefreshToken.objects.filter(user_id=user.pk)
+    queryset = _sessions().filter(user_id=user.pk)
     if keep is not None:
         queryset = queryset.exclude(pk=keep)
     return _revoke_queryset(queryset, reason, request)
@@ -546,12 +601,12 @@ def revoke_token(
         sid = _session_id(claims)
     except InvalidToken:
         return False
-    session = RefreshToken.objects.select_related("user").filter(pk=sid).first()
+    session = _sessions().select_related("user").filter(pk=sid).first()
     if session is None or user_subject(session.user) != claims["sub"]:
         return False
     if session.revoked_at is not None:
-        # Already revoked; write the denylist again in case the first write was lost.
-        _denylist([session.pk])
+        # Already revoked; mark it again in case the first cache write was lost.
+        state.mark_revoked([session.pk])
         return False
     return revoke(session, reason, request=request)
 
@@ -574,8 +629,12 @@ def clear_expired(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    cutoff = _now() - settings.LEEWAY
-    dead = RefreshToken.objects.dead(cutoff)
+    # The last access token of a session is issued at the latest when its refresh token
+    # expires (plus LEEWAY) and lives ACCESS_TOKEN_LIFETIME (plus LEEWAY): until then the
+    # row is what refuses it once revoked.
+    cutoff = _now() - settings.ACCESS_TOKEN_LIFETIME - 2 * settings.LEEWAY
+    alias = _primary()
+    dead = RefreshToken.objects.using(alias).dead(cutoff)
     if dry_run:
         return dead.count()
     total = 0
@@ -583,10 +642,34 @@ def clear_expired(
         batch = list(dead.values_list("pk", flat=True)[:batch_size])
         if not batch:
             return total
-        with transaction.atomic():
-            deleted, _ = RefreshToken.objects.filter(pk__in=batch, expires_at__lte=cutoff).delete()
+        with transaction.atomic(using=alias):
+            deleted = _delete_dead(batch, cutoff, alias)
         total += deleted
         if on_batch is not None:
             on_batch(deleted)
         if len(batch) < batch_size:
             return total
+
+
+def _delete_dead(pks: list[Any], cutoff: datetime, alias: str) -> int:
+    """One ``DELETE ... WHERE id IN (...) AND expires_at <= cutoff``.
+
+    Not ``QuerySet.delete()``: a session row's ``post_delete`` receiver (which kills the
+    access tokens of a row deleted while they may live) would make the ORM load every
+    row first. Rows past ``cutoff`` have no live token to kill.
+    """
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    meta = RefreshToken._meta
+    pk_field, expires = meta.pk, meta.get_field("expires_at")
+    assert pk_field is not None and isinstance(expires, Field)
+    placeholders = ", ".join(["%s"] * len(pks))
+    sql = (
+        f"DELETE FROM {quote(meta.db_table)} WHERE {quote(str(pk_field.column))} "  # noqa: S608
+        f"IN ({placeholders}) AND {quote(str(expires.column))} <= %s"
+    )
+    params = [pk_field.get_db_prep_value(pk, connection) for pk in pks]
+    params.append(expires.get_db_prep_value(cutoff, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)

@@ -47,8 +47,9 @@ class RefreshTokenFactory(factory.django.DjangoModelFactory):
     absolute_expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
 
     class Params:
+        # Expired a day ago: no access token of it can be live any more either.
         expired = factory.Trait(
-            expires_at=factory.LazyFunction(lambda: timezone.now() - timedelta(seconds=1))
+            expires_at=factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
         )
         revoked = factory.Trait(
             revoked_at=factory.LazyFunction(timezone.now), revoke_reason=RevokeReason.LOGOUT

@@ -285,12 +285,15 @@ def test_cache_outage_is_503_not_an_open_door(
     assert response.headers["Retry-After"] == "1"
 
 
-def test_authenticate_costs_one_query(
+def test_authenticate_costs_two_queries_cold_and_one_warm(
     rf: Any, access: str, django_assert_num_queries: Any
 ) -> None:
     from rest_framework.request import Request
 
     request = Request(rf.get("/", HTTP_AUTHORIZATION=f"Bearer {access}"))
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the session's state, then the user
         user, claims = AccessTokenAuthentication().authenticate(request)  # type: ignore[misc]
     assert claims["sid"] and user.username == "alice"
+    with django_assert_num_queries(1):  # the state is cached: the user only
+        user, claims = AccessTokenAuthentication().authenticate(request)  # type: ignore[misc]
+    assert user.username == "alice"

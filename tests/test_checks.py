@@ -15,8 +15,13 @@ REDIS = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://127.0.0.1:1",
-    }
+    },
+    "sessions": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/1",
+    },
 }
+OWN_CACHE = {"CACHE_ALIAS": "sessions"}
 
 
 def ids(settings: Any, value: Any, deploy: bool = False) -> list[str]:
@@ -129,24 +134,59 @@ def test_a_cookie_mount_needs_the_csrf_middleware(settings: Any) -> None:
 def test_local_cache_is_only_a_deploy_warning(settings: Any) -> None:
     settings.CACHES = LOCMEM
     assert ids(settings, {}) == []
-    assert ids(settings, {}, deploy=True) == ["refreshauth.W002", "refreshauth.W003"]
+    assert ids(settings, {}, deploy=True) == [
+        "refreshauth.W002",
+        "refreshauth.W006",
+        "refreshauth.W003",
+    ]
 
 
-def test_shared_cache_is_deploy_clean(settings: Any) -> None:
+def test_shared_cache_of_its_own_is_deploy_clean(settings: Any) -> None:
     settings.CACHES = REDIS
-    assert ids(settings, {}, deploy=True) == []
+    assert ids(settings, OWN_CACHE, deploy=True) == []
+
+
+def test_state_cache_shared_with_rate_limits_is_a_deploy_warning(settings: Any) -> None:
+    settings.CACHES = REDIS
+    assert ids(settings, {}, deploy=True) == ["refreshauth.W006"]
+    settings.RATELIMIT_USE_CACHE = "sessions"
+    assert ids(settings, OWN_CACHE, deploy=True) == ["refreshauth.W006"]
+    disabled = {"LOGIN_RATE": None, "LOGIN_ACCOUNT_RATE": None, "REFRESH_RATE": None}
+    assert ids(settings, {**OWN_CACHE, **disabled}, deploy=True) == []
+
+
+@pytest.mark.parametrize(
+    "backend,options,warns",
+    [
+        ("django.core.cache.backends.memcached.PyMemcacheCache", {}, True),
+        ("django.core.cache.backends.filebased.FileBasedCache", {}, True),
+        ("django.core.cache.backends.filebased.FileBasedCache", {"MAX_ENTRIES": 10**7}, False),
+        ("example_project.cache.LockedFileBasedCache", {"MAX_ENTRIES": 5000}, True),
+        ("django.core.cache.backends.db.DatabaseCache", {}, True),
+        ("django.core.cache.backends.redis.RedisCache", {}, False),
+    ],
+)
+def test_state_cache_that_evicts_early_is_a_deploy_warning(
+    settings: Any, backend: str, options: dict[str, Any], warns: bool
+) -> None:
+    settings.CACHES = {
+        **REDIS,
+        "sessions": {"BACKEND": backend, "LOCATION": "/tmp/x", "OPTIONS": options},
+    }
+    expected = ["refreshauth.W007"] if warns else []
+    assert ids(settings, OWN_CACHE, deploy=True) == expected
 
 
 def test_rate_limit_cache_warning_follows_ratelimit_use_cache(settings: Any) -> None:
     settings.CACHES = {**REDIS, "local": LOCMEM["default"]}
     settings.RATELIMIT_USE_CACHE = "local"
-    assert ids(settings, {}, deploy=True) == ["refreshauth.W003"]
+    assert ids(settings, OWN_CACHE, deploy=True) == ["refreshauth.W003"]
     disabled = {"LOGIN_RATE": None, "LOGIN_ACCOUNT_RATE": None, "REFRESH_RATE": None}
-    assert ids(settings, disabled, deploy=True) == []
+    assert ids(settings, {**OWN_CACHE, **disabled}, deploy=True) == []
 
 
 def test_insecure_cookie_is_a_deploy_warning(settings: Any) -> None:
     settings.CACHES = REDIS
-    value = {"REFRESH_TOKEN_TRANSPORT": "cookie", "REFRESH_COOKIE_SECURE": False}
+    value = {**OWN_CACHE, "REFRESH_TOKEN_TRANSPORT": "cookie", "REFRESH_COOKIE_SECURE": False}
     assert ids(settings, value) == []
     assert ids(settings, value, deploy=True) == ["refreshauth.W005"]

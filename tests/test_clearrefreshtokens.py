@@ -39,9 +39,21 @@ def test_deletes_expired_keeps_live_and_revoked_unexpired(user: Any) -> None:
 
 
 def test_past_absolute_end_is_deleted(user: Any) -> None:
-    past = timezone.now() - timedelta(seconds=1)
+    past = timezone.now() - timedelta(days=1)
     RefreshTokenFactory(user=user, expires_at=past, absolute_expires_at=past)
     assert run() == "Deleted 1 expired refresh token rows.\n"
+
+
+def test_row_kept_while_its_last_access_token_may_live(user: Any, clock: Any) -> None:
+    """A session that just expired may have issued an access token a moment before: its
+    row is what refuses that token once the user is logged out everywhere."""
+    tokens = sessions.open_session(user)
+    row = RefreshToken.objects.get()
+    clock.advance(row.expires_at - clock.now() + timedelta(seconds=1))
+    assert run() == "Deleted 0 expired refresh token rows.\n"
+    clock.advance(timedelta(minutes=15))
+    assert run() == "Deleted 1 expired refresh token rows.\n"
+    assert tokens.access_token  # the token whose row was kept
 
 
 def test_dry_run_deletes_nothing(user: Any) -> None:
