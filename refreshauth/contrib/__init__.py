@@ -1,0 +1,1 @@
+"""Integrations of refreshauth with other Django packages, each an app of its own."""
