@@ -146,3 +146,65 @@ def test_works_with_a_user_loaded_without_the_password(user: Any) -> None:
     partial.set_password("another password 1")
     partial.save()
     assert live(user) == 0
+
+
+def test_check_password_rehash_on_a_loaded_user_ends_no_session(user: Any, settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    first = sessions.open_session(user)
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    loaded = get_user_model().objects.get(pk=user.pk)
+    assert loaded.check_password(PASSWORD)
+    assert loaded.password.startswith("pbkdf2_sha256$")
+    assert live(user) == 1
+    assert sessions.rotate(first.refresh_token).access_token
+
+
+def test_set_unusable_password_with_update_fields_revokes(user: Any) -> None:
+    tokens = sessions.open_session(user)
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    assert live(user) == 0
+    with pytest.raises(RevokedToken):
+        sessions.rotate(tokens.refresh_token)
+
+
+@pytest.mark.parametrize("update_fields", [["password"], None])
+def test_an_assigned_hash_revokes_whatever_update_fields_says(
+    user: Any, settings: Any, update_fields: list[str] | None
+) -> None:
+    from django.contrib.auth.hashers import make_password
+
+    # Even when the old hash was one a login would have rehashed.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    tokens = sessions.open_session(user)
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    user.password = make_password("a new password 1")
+    user.save(update_fields=update_fields)
+    assert live(user) == 0
+    with pytest.raises(RevokedToken):
+        sessions.rotate(tokens.refresh_token)
+
+
+def test_a_set_password_mimicking_a_rehash_outside_check_password_revokes(user: Any) -> None:
+    sessions.open_session(user)
+    user.set_password("a new password 1")
+    user._password = None  # what check_password's setter does, but no password was checked
+    user.save(update_fields=["password"])
+    assert live(user) == 0
+
+
+def test_an_unusable_password_assigned_by_queryset_update_ends_the_session_at_refresh(
+    user: Any,
+) -> None:
+    from django.contrib.auth.hashers import make_password
+
+    tokens = sessions.open_session(user)
+    get_user_model().objects.filter(pk=user.pk).update(password=make_password(None))
+    with pytest.raises(RevokedToken):
+        sessions.rotate(tokens.refresh_token)
