@@ -152,6 +152,18 @@ def test_allauths_refresh_endpoint_is_refreshauths_rotation(api: APIClient, ann:
     assert allauth_refresh(api, "not a token").status_code == 400
 
 
+def test_allauths_refresh_endpoint_keeps_refresh_rate(
+    api: APIClient, ann: Any, settings: Any
+) -> None:
+    settings.REFRESHAUTH = {"REFRESH_RATE": "1/m"}
+    meta = app_login(api)
+    first = allauth_refresh(api, meta["refresh_token"])
+    assert first.status_code == 200
+    limited = allauth_refresh(api, first.json()["data"]["refresh_token"])
+    assert limited.status_code == 429
+    assert 1 <= int(limited["Retry-After"]) <= 60
+
+
 def test_logout_through_allauth_revokes_the_session(api: APIClient, ann: Any) -> None:
     meta = app_login(api)
     out = api.delete(f"{APP}/auth/session", HTTP_X_SESSION_TOKEN=meta["session_token"])
