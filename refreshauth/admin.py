@@ -1,4 +1,9 @@
-"""The admin: see every session, revoke some, or all of some users'."""
+"""The admin: see every session, revoke some, or all of some users'.
+
+Sessions are revoked, never deleted, and nothing in them is editable. Revoking needs
+``refreshauth.change_refreshtoken``; a staff user who may only view sees the sessions
+and can change nothing. The user-admin action comes with ``UserSessionsAdminMixin``,
+which a project adds to its user admin (``refreshauth`` edits no other app's admin)."""
 
 from __future__ import annotations
 
@@ -9,10 +14,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import sessions
+from . import devices, sessions
 from .models import RefreshToken, RevokeReason
 
 if TYPE_CHECKING:
@@ -29,7 +35,7 @@ class StateFilter(admin.SimpleListFilter):
         return [("live", _("Live")), ("expired", _("Expired")), ("revoked", _("Revoked"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        now = sessions._now()
+        now = timezone.now()
         if self.value() == "live":
             return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
         if self.value() == "expired":
@@ -42,15 +48,15 @@ class StateFilter(admin.SimpleListFilter):
 @admin.register(RefreshToken)
 class RefreshTokenAdmin(SessionAdminBase):
     list_display = (
-        "id",
+        "short_id",
         "user",
-        "created_at",
+        "device",
+        "ip_address",
         "last_used_at",
         "expires_at",
         "state",
-        "ip_address",
-        "user_agent_short",
     )
+    list_display_links = ("short_id",)
     list_filter = (StateFilter, "revoke_reason")
     list_select_related = ("user",)
     ordering = ("-last_used_at",)
@@ -69,6 +75,7 @@ class RefreshTokenAdmin(SessionAdminBase):
         "revoked_at",
         "revoke_reason",
         "ip_address",
+        "device",
         "user_agent",
     )
     readonly_fields = fields
@@ -89,15 +96,23 @@ class RefreshTokenAdmin(SessionAdminBase):
     def state(self, obj: RefreshToken) -> str:
         if obj.revoked_at is not None:
             return str(_("revoked (%(reason)s)") % {"reason": obj.get_revoke_reason_display()})
-        if obj.is_expired(sessions._now()):
+        if obj.is_expired(timezone.now()):
             return str(_("expired"))
         return str(_("live"))
 
-    @admin.display(description=_("user agent"), ordering="user_agent")
-    def user_agent_short(self, obj: RefreshToken) -> str:
-        return obj.user_agent if len(obj.user_agent) <= 60 else obj.user_agent[:59] + "…"
+    @admin.display(description=_("session"), ordering="id")
+    def short_id(self, obj: RefreshToken) -> str:
+        return str(obj.pk)[:8]
+
+    @admin.display(description=_("device"), ordering="user_agent")
+    def device(self, obj: RefreshToken) -> str:
+        return devices.describe(obj.user_agent) or "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Revoke, never delete: a deleted row can no longer tell reuse from garbage.
         return False
 
     @admin.action(description=_("Revoke selected sessions"), permissions=["change"])
@@ -110,12 +125,15 @@ class RefreshTokenAdmin(SessionAdminBase):
         )
 
 
-@admin.action(description=_("Revoke all sessions of selected users"))
+@admin.action(
+    description=_("Revoke all sessions of selected users"), permissions=["revoke_sessions"]
+)
 def revoke_user_sessions(model_admin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-    """A user-admin action; refreshauth adds it to the registered user admin, and a site
-    with its own ``UserAdmin`` may list it in ``actions``."""
+    """Revoke every session of the selected users (see ``UserSessionsAdminMixin``)."""
     count = sessions.revoke_sessions(
-        RefreshToken.objects.filter(user__in=queryset), RevokeReason.ADMIN, request=request
+        RefreshToken.objects.filter(user__in=list(queryset.values_list("pk", flat=True))),
+        RevokeReason.ADMIN,
+        request=request,
     )
     model_admin.message_user(
         request,
@@ -124,12 +142,23 @@ def revoke_user_sessions(model_admin: Any, request: HttpRequest, queryset: Query
     )
 
 
-def _add_user_action() -> None:
-    user_admin = admin.site._registry.get(get_user_model())
-    if user_admin is not None:
-        current = list(user_admin.actions or [])
-        if revoke_user_sessions not in current:
-            user_admin.actions = [*current, revoke_user_sessions]
+class UserSessionsAdminMixin:
+    """Adds "Revoke all sessions of selected users" to a user admin, for staff who may
+    change users and change refresh-token sessions::
 
+        from django.contrib.auth.admin import UserAdmin
+        from refreshauth.admin import UserSessionsAdminMixin
 
-_add_user_action()
+        admin.site.unregister(User)
+
+        @admin.register(User)
+        class RefreshAuthUserAdmin(UserSessionsAdminMixin, UserAdmin):
+            pass
+    """
+
+    actions: Any = [revoke_user_sessions]
+
+    def has_revoke_sessions_permission(self, request: HttpRequest) -> bool:
+        opts = RefreshToken._meta
+        may_revoke = request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+        return bool(may_revoke and self.has_change_permission(request))  # type: ignore[attr-defined]

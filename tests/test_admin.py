@@ -36,23 +36,30 @@ def test_changelist_shows_sessions_and_no_digest(admin_client: Client, user: Any
 
 
 @pytest.mark.parametrize(
-    "query",
+    "query,expected",
     [
-        "state=live",
-        "state=expired",
-        "state=revoked",
-        "q=alice",
-        "q=alice@example.com",
-        "revoke_reason__exact=logout",
+        ("state=live", {"live", "bob"}),
+        ("state=expired", {"expired"}),
+        ("state=revoked", {"revoked"}),
+        ("q=alice", {"live", "revoked", "expired"}),
+        ("q=alice@example.com", {"live", "revoked", "expired"}),
+        ("q=bob", {"bob"}),
+        ("revoke_reason__exact=logout", {"revoked"}),
     ],
 )
-def test_filters_and_search(admin_client: Client, user: Any, query: str) -> None:
-    RefreshTokenFactory(user=user)
-    RefreshTokenFactory(user=user, revoked=True)
-    RefreshTokenFactory(user=user, expired=True)
+def test_filters_and_search(
+    admin_client: Client, user: Any, query: str, expected: set[str]
+) -> None:
+    rows = {
+        "live": RefreshTokenFactory(user=user),
+        "revoked": RefreshTokenFactory(user=user, revoked=True),
+        "expired": RefreshTokenFactory(user=user, expired=True),
+        "bob": RefreshTokenFactory(user=UserFactory(username="bob")),
+    }
     response = admin_client.get(f"/admin/refreshauth/refreshtoken/?{query}")
     assert response.status_code == 200
-    assert "alice" in response.content.decode()
+    shown = {row.pk for row in response.context["cl"].result_list}
+    assert shown == {rows[name].pk for name in expected}
 
 
 def test_search_by_email_finds_the_user(admin_client: Client, user: Any) -> None:
@@ -104,3 +111,90 @@ def test_user_admin_action_revokes_all_sessions_of_selected_users(
     )
     assert "Revoked 3 sessions." in response.content.decode()
     assert list(RefreshToken.objects.live().values_list("user__username", flat=True)) == ["carol"]
+
+
+def staff(*perms: str) -> Client:
+    from django.contrib.auth.models import Permission
+
+    member = UserFactory(username="staff" + "-".join(perms), is_staff=True)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        member.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    client = Client()
+    client.force_login(member)
+    return client
+
+
+def test_device_and_short_id_in_the_list(admin_client: Client, user: Any) -> None:
+    row = RefreshTokenFactory(
+        user=user,
+        user_agent="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/156.0.0.0 Safari/537.36",
+    )
+    html = admin_client.get("/admin/refreshauth/refreshtoken/").content.decode()
+    assert "Chrome 156 on Linux" in html
+    assert f">{str(row.pk)[:8]}</a>" in html
+
+
+def test_sessions_are_never_deleted_from_the_admin(admin_client: Client, user: Any) -> None:
+    row = RefreshTokenFactory(user=user)
+    response = admin_client.get("/admin/refreshauth/refreshtoken/")
+    actions = [name for name, _ in response.context["action_form"].fields["action"].choices]
+    assert "delete_selected" not in actions and "revoke_selected" in actions
+    assert admin_client.get(f"/admin/refreshauth/refreshtoken/{row.pk}/delete/").status_code == 403
+    response = admin_client.post(
+        "/admin/refreshauth/refreshtoken/",
+        {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"},
+    )
+    assert RefreshToken.objects.filter(pk=row.pk).exists()
+    change = admin_client.get(f"/admin/refreshauth/refreshtoken/{row.pk}/change/")
+    assert b"deletelink" not in change.content
+
+
+def test_view_only_staff_sees_sessions_and_changes_nothing(user: Any) -> None:
+    viewer = staff("refreshauth.view_refreshtoken", "auth.view_user")
+    live = sessions.open_session(user)
+    response = viewer.get("/admin/refreshauth/refreshtoken/")
+    assert response.status_code == 200
+    assert str(live.session.pk)[:8] in response.content.decode()
+    assert response.context["action_form"] is None or not [
+        name for name, _ in response.context["action_form"].fields["action"].choices if name
+    ]
+    viewer.post(
+        "/admin/refreshauth/refreshtoken/",
+        {"action": "revoke_selected", "_selected_action": [live.session.pk]},
+    )
+    users = viewer.post(
+        "/admin/auth/user/",
+        {"action": "revoke_user_sessions", "_selected_action": [user.pk]},
+    )
+    assert users.status_code in (200, 302)
+    assert RefreshToken.objects.live().count() == 1
+    change = viewer.get(f"/admin/refreshauth/refreshtoken/{live.session.pk}/change/")
+    assert change.status_code == 200 and b'name="_save"' not in change.content
+
+
+@pytest.mark.parametrize(
+    "perms,allowed",
+    [
+        (("auth.view_user", "auth.change_user"), False),
+        (("auth.view_user", "refreshauth.change_refreshtoken"), False),
+        (("auth.change_user", "refreshauth.change_refreshtoken"), True),
+    ],
+)
+def test_the_user_admin_action_needs_both_permissions(
+    user: Any, perms: tuple[str, ...], allowed: bool
+) -> None:
+    client = staff(*perms)
+    sessions.open_session(user)
+    listing = client.get("/admin/auth/user/")
+    offered = listing.context["action_form"] is not None and "revoke_user_sessions" in [
+        name for name, _ in listing.context["action_form"].fields["action"].choices
+    ]
+    assert offered is allowed
+    client.post(
+        "/admin/auth/user/", {"action": "revoke_user_sessions", "_selected_action": [user.pk]}
+    )
+    assert RefreshToken.objects.live().count() == (0 if allowed else 1)
