@@ -92,7 +92,7 @@ test("a first visit without a session asks nothing of the server", async (t) => 
 
 test("concurrent 401s in one tab share one refresh, and each call is retried once", async (t) => {
   const server = fakeServer({ accessSeconds: 1 });
-  const [auth] = tabs(t, server, 1, { refreshAhead: 0 });
+  const [auth] = tabs(t, server, 1, { refreshAhead: false });
   await auth.login({ username: "ann", password: "secret" });
   await sleep(1100);
   const responses = await Promise.all(
@@ -121,9 +121,22 @@ test("a token due to expire is refreshed before the call, not after a 401", asyn
   );
 });
 
+test("a token known to have expired is refreshed before the call", async (t) => {
+  const server = fakeServer({ accessSeconds: 1 });
+  const [auth] = tabs(t, server, 1);
+  await auth.login({ username: "ann", password: "secret" });
+  await sleep(1100);
+  assert.equal((await auth.fetch(server.base + "/api/me/")).status, 200);
+  assert.deepEqual(
+    server.calls().map((e) => e.status),
+    [200],
+  );
+  assert.equal(server.refreshes().length, 1);
+});
+
 test("two tabs: one refresh, and the other tab takes its result", async (t) => {
   const server = fakeServer({ accessSeconds: 1 });
-  const [one, two] = tabs(t, server, 2, { refreshAhead: 0 });
+  const [one, two] = tabs(t, server, 2, { refreshAhead: false });
   const seen = [record(one), record(two)];
   await one.login({ username: "ann", password: "secret" });
   await sleep(50);
@@ -172,7 +185,7 @@ test("a new tab alone refreshes from the shared cookie inside the lock", async (
 
 test("Retry-After on a refresh's 429 is honoured", async (t) => {
   const server = fakeServer({ accessSeconds: 1 });
-  const [auth] = tabs(t, server, 1, { refreshAhead: 0 });
+  const [auth] = tabs(t, server, 1, { refreshAhead: false });
   await auth.login({ username: "ann", password: "secret" });
   let limited = 0;
   server.override.set("/auth/refresh/", () => {
@@ -196,7 +209,7 @@ test("Retry-After on a refresh's 429 is honoured", async (t) => {
 
 test("a Retry-After beyond maxRetryWait gives up with an error event", async (t) => {
   const server = fakeServer({ accessSeconds: 1 });
-  const [auth] = tabs(t, server, 1, { refreshAhead: 0, maxRetryWait: 5 });
+  const [auth] = tabs(t, server, 1, { refreshAhead: false, maxRetryWait: 5 });
   const events = record(auth);
   await auth.login({ username: "ann", password: "secret" });
   server.override.set(
@@ -243,7 +256,7 @@ test("logout in one tab logs out every tab", async (t) => {
 
 test("a stolen token used first: the next refresh meets reuse detection in every tab", async (t) => {
   const server = fakeServer({ accessSeconds: 1 });
-  const [one, two] = tabs(t, server, 2, { refreshAhead: 0 });
+  const [one, two] = tabs(t, server, 2, { refreshAhead: false });
   const seen = [record(one), record(two)];
   await one.login({ username: "ann", password: "secret" });
   // The thief presents the refresh token it copied before the owner does.
@@ -274,7 +287,7 @@ test("a stolen token used first: the next refresh meets reuse detection in every
 
 test("body transport: the refresh token stays in memory, shared with the other tabs", async (t) => {
   const server = fakeServer({ transport: "body", accessSeconds: 1 });
-  const [one, two] = tabs(t, server, 2, { transport: "body", refreshAhead: 0 });
+  const [one, two] = tabs(t, server, 2, { transport: "body", refreshAhead: false });
   const result = await one.login({ username: "ann", password: "secret" });
   assert.equal(result.refresh_token, undefined, "login() does not hand the refresh token out");
   assert.equal(server.log[0].path, "/auth/login/", "no CSRF with the body transport");
@@ -317,7 +330,7 @@ test("body transport with a storage object: the refresh token survives a reload"
 
 test("both tokens in cookies: no Authorization header, CSRF on unsafe methods", async (t) => {
   const server = fakeServer({ accessCookie: true, accessSeconds: 1 });
-  const [auth, other] = tabs(t, server, 2, { refreshAhead: 0 });
+  const [auth, other] = tabs(t, server, 2, { refreshAhead: false });
   const result = await auth.login({ username: "ann", password: "secret" });
   assert.equal(result.access_token, undefined);
   assert.equal(auth.status().accessCookie, true, "learnt from the token response");
@@ -373,7 +386,7 @@ test("the Web Locks API is used when present", async (t) => {
       return Promise.resolve().then(() => callback({ name }));
     },
   };
-  const [auth] = tabs(t, server, 1, { locks, refreshAhead: 0 });
+  const [auth] = tabs(t, server, 1, { locks, refreshAhead: false });
   await auth.login({ username: "ann", password: "secret" });
   await sleep(1100);
   assert.equal((await auth.fetch(server.base + "/api/me/")).status, 200);
@@ -404,7 +417,7 @@ test("tokens go to the baseUrl's origin only", async (t) => {
 
 test("a request body is sent again on the retry", async (t) => {
   const server = fakeServer({ accessSeconds: 1 });
-  const [auth] = tabs(t, server, 1, { refreshAhead: 0 });
+  const [auth] = tabs(t, server, 1, { refreshAhead: false });
   await auth.login({ username: "ann", password: "secret" });
   const bodies = [];
   server.override.set("/api/me/", async (request, body) => {

@@ -43,9 +43,10 @@ export interface ClientOptions {
   csrfCookieName?: string;
   /** The header Django reads the CSRF token from ("X-CSRFToken"). */
   csrfHeaderName?: string;
-  /** Seconds before expiry at which a call refreshes first; 0 refreshes only on a 401.
-   * By default a quarter of the access token's lifetime, between 1 and 30 seconds. */
-  refreshAhead?: number;
+  /** Seconds before expiry at which a call refreshes first: by default a quarter of the
+   * access token's lifetime, between 1 and 30 seconds. false: no expiry tracking, a
+   * token is used until the server answers 401. */
+  refreshAhead?: number | false;
   /** Retries of a refresh answered 429 or 503 (3). */
   retries?: number;
   /** The longest Retry-After, in seconds, that a refresh waits for (60). */

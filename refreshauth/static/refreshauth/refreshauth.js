@@ -419,23 +419,24 @@ export function createClient(options = {}) {
 
   // --- the tokens this tab holds ---
 
+  // refreshAhead: false trusts the server alone: a token is used until it answers 401.
+  const trackExpiry = options.refreshAhead !== false;
+
   function usable(now = Date.now()) {
     if (!state.live) return false;
-    if (!state.expiresAt) return true;
+    if (!state.expiresAt || !trackExpiry) return true;
     return now < state.expiresAt;
   }
 
   function refreshAhead() {
-    if (options.refreshAhead !== undefined) return options.refreshAhead * 1000;
+    if (typeof options.refreshAhead === "number") return Math.max(0, options.refreshAhead * 1000);
     return Math.min(30000, Math.max(1000, state.lifetime / 4));
   }
 
   function dueForRefresh(now = Date.now()) {
     if (!state.live) return true;
-    if (!state.expiresAt) return false;
-    const ahead = refreshAhead();
-    if (ahead <= 0) return false; // used until the server answers 401
-    return now >= state.expiresAt - ahead;
+    if (!state.expiresAt || !trackExpiry) return false;
+    return now >= state.expiresAt - refreshAhead();
   }
 
   function holdTokens(body, seq, receivedAt = Date.now()) {
