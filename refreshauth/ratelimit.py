@@ -65,11 +65,16 @@ def _username_key(username: str) -> str:
 
 
 def _usage(request: HttpRequest, group: str, rate: str, value: str, increment: bool) -> Any:
+    """django-ratelimit's count; ``ServiceUnavailable`` when its cache could not count
+    (rate limits fail closed, whatever ``RATELIMIT_FAIL_OPEN`` says)."""
     key: Callable[[str, HttpRequest], str] = lambda _group, _request: value  # noqa: E731
     try:
-        return get_usage(request, group=group, key=key, rate=rate, increment=increment)
+        usage = get_usage(request, group=group, key=key, rate=rate, increment=increment)
     except Exception as exc:  # a cache backend that cannot answer
         raise ServiceUnavailable() from exc
+    if usage is None or _failed(usage):
+        raise ServiceUnavailable()
+    return usage
 
 
 def _limits(request: HttpRequest, username: str) -> list[tuple[str, str, str]]:
@@ -95,12 +100,8 @@ def check_login(request: HttpRequest, username: str) -> None:
     a count); ``record_login_success()`` gives a successful attempt back."""
     for group, rate, value in _limits(request, username):
         attempts = _usage(request, group, rate, value, increment=True)
-        if attempts is None:
-            continue
-        if _failed(attempts):
-            raise ServiceUnavailable()
         succeeded = _usage(request, f"{group}.ok", rate, value, increment=False)
-        failures = attempts["count"] - (succeeded["count"] if succeeded else 0)
+        failures = attempts["count"] - succeeded["count"]
         if failures > attempts["limit"]:
             raise RateLimited(attempts["time_left"])
 
@@ -116,5 +117,5 @@ def check_refresh(request: HttpRequest, sid: str) -> None:
     rate = settings.REFRESH_RATE
     if rate:
         usage = _usage(request, "refreshauth.refresh", rate, sid, increment=True)
-        if usage is not None and usage["count"] > usage["limit"]:
+        if usage["count"] > usage["limit"]:
             raise RateLimited(usage["time_left"])

@@ -146,3 +146,38 @@ def test_a_cache_that_answers_nothing_fails_closed(
     monkeypatch.setattr(cache_class, "add", lambda *a, **k: False)
     monkeypatch.setattr(cache_class, "incr", lambda *a, **k: None)
     assert attempt(api, password=PASSWORD).status_code == 503
+
+
+@pytest.mark.parametrize("fail_open", [False, True])
+def test_the_refresh_limit_fails_closed_when_its_cache_cannot_count(
+    api: APIClient, login: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, fail_open: bool
+) -> None:
+    from django.core.cache import caches
+
+    token = login()["refresh_token"]
+    settings.RATELIMIT_FAIL_OPEN = fail_open
+    cache_class = type(caches["default"])
+    monkeypatch.setattr(cache_class, "add", lambda *a, **k: False)
+    monkeypatch.setattr(cache_class, "incr", lambda *a, **k: None)
+    response = api.post(REFRESH, {"refresh_token": token}, format="json")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    monkeypatch.undo()
+    # Nothing rotated: the token still works once the cache answers.
+    assert api.post(REFRESH, {"refresh_token": token}, format="json").status_code == 200
+
+
+def test_ipv4_mapped_clients_count_as_their_ipv4_address(rf: Any) -> None:
+    def network(address: str) -> str:
+        return ratelimit._network(ratelimit.client_ip(rf.get("/", REMOTE_ADDR=address)))
+
+    assert network("::ffff:192.0.2.1") == network("192.0.2.1") == "192.0.2.1"
+    assert network("::ffff:192.0.2.1") != network("::ffff:198.51.100.7")
+
+
+def test_mapped_clients_do_not_lock_each_other_out(api: APIClient, user: Any) -> None:
+    for _ in range(6):
+        attempt(api, REMOTE_ADDR="::ffff:192.0.2.1")
+    assert attempt(api, REMOTE_ADDR="::ffff:192.0.2.1").status_code == 429
+    ok = attempt(api, password=PASSWORD, REMOTE_ADDR="::ffff:198.51.100.7")
+    assert ok.status_code == 200
