@@ -217,7 +217,12 @@ def encode(claims: Mapping[str, Any], key: SigningKey, typ: str) -> str:
 
 
 def _b64decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    """The bytes of a canonical base64url segment: one spelling only, so a segment whose
+    unused low bits differ (the same bytes to a lenient decoder) is refused."""
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if base64.urlsafe_b64encode(raw).rstrip(b"=") != segment.encode():
+        raise ValueError("not canonical base64url")
+    return raw
 
 
 # Three segments of the base64url alphabet and nothing else: no padding, no spaces, no
@@ -323,8 +328,13 @@ def _validate(
             raise InvalidToken()
         return
     wanted = {audience} if isinstance(audience, str) else set(audience)
-    offered = {aud} if isinstance(aud, str) else set(aud) if isinstance(aud, list) else None
-    if not offered or not all(isinstance(a, str) for a in offered) or not offered & wanted:
+    if isinstance(aud, str):
+        offered = {aud}
+    elif isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
+        offered = set(aud)
+    else:  # a number, an object, an empty list, a list holding a non-string
+        raise InvalidToken()
+    if not offered & wanted:
         raise InvalidToken()
 
 

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from django.contrib.auth import authenticate, get_user_model, user_logged_in
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import OperationalError, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import Http404, HttpRequest, QueryDict
 from django.middleware.csrf import get_token, rotate_token
 from django.utils.translation import gettext_lazy as _
@@ -66,7 +66,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     views answer ``not_authenticated`` and the other codes the same way.
     """
     view = context.get("view")
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, OperationalError | InterfaceError) and is_transient(exc):
         # A database that stays locked or is out of reach: try again, not a 500.
         logger.warning("refreshauth: database unavailable: %s", exc)
         exc = ServiceUnavailable()
@@ -97,6 +97,37 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, exceptions.APIException) and not isinstance(exc.detail, list | dict):
         response.data = _error_body(exc.detail, str(exc.detail.code))
     return response
+
+
+# PostgreSQL SQLSTATE classes of errors that pass: connection exceptions, transaction
+# rollbacks (serialization failures, deadlocks), insufficient resources, operator
+# intervention (a server shutting down or starting), system errors; and lock timeouts.
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+_TRANSIENT_SQLSTATES = frozenset({"55P03"})
+# MySQL/MariaDB client and server errors that pass: too many connections, lock wait
+# timeout, deadlock, server shutdown, can't connect, server gone away, lost connection.
+_TRANSIENT_MYSQL_CODES = frozenset({1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2055})
+_TRANSIENT_SQLITE_MESSAGES = ("database is locked", "database table is locked")
+
+
+def is_transient(exc: Exception) -> bool:
+    """Whether a database error passes if the client tries again (a lock, a lost or
+    refused connection), as opposed to a fault that must stay a loud 500 (a missing
+    table, a bad query)."""
+    if isinstance(exc, InterfaceError):
+        return True  # the connection was closed under the request
+    cause = exc.__cause__ or exc
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if sqlstate:
+        return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES
+    module = type(cause).__module__
+    if module.startswith(("psycopg", "psycopg2")):
+        return True  # no SQLSTATE: the server never answered (refused, reset, timed out)
+    args = getattr(cause, "args", ())
+    if module.startswith("MySQLdb") and args and isinstance(args[0], int):
+        return args[0] in _TRANSIENT_MYSQL_CODES
+    message = str(exc).lower()
+    return any(text in message for text in _TRANSIENT_SQLITE_MESSAGES)
 
 
 class FirstRendererNegotiation(BaseContentNegotiation):

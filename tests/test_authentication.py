@@ -297,3 +297,42 @@ def test_authenticate_costs_two_queries_cold_and_one_warm(
     with django_assert_num_queries(1):  # the state is cached: the user only
         user, claims = AccessTokenAuthentication().authenticate(request)  # type: ignore[misc]
     assert user.username == "alice"
+
+
+@pytest.mark.parametrize("spelling", [" {}", "0{}", "{} ", "+{}"])
+def test_a_subject_is_matched_exactly(
+    api: APIClient, user: Any, access: str, spelling: str
+) -> None:
+    forged = resign(access, sub=spelling.format(user.pk))  # int() reads it as the user's pk
+    assert_refused(me(api, forged), "token_invalid")
+
+
+def test_a_user_hidden_by_a_soft_delete_manager_can_neither_refresh_nor_authenticate(
+    api: APIClient, user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import UserManager
+
+    from refreshauth import users
+    from refreshauth.exceptions import RevokedToken
+
+    class Visible(UserManager[Any]):
+        def get_queryset(self) -> Any:
+            return super().get_queryset().exclude(last_name="deleted")
+
+    model = get_user_model()
+    opened = sessions.open_session(user)
+    model.objects.filter(pk=user.pk).update(last_name="deleted")
+    manager = Visible()
+    manager.model = model
+    manager.name = "objects"
+    monkeypatch.setitem(model._meta.__dict__, "default_manager", manager)
+    users._compile.cache_clear()
+    sessions._manager_filters.cache_clear()
+    try:
+        assert me(api, opened.access_token).status_code == 401
+        with pytest.raises(RevokedToken):
+            sessions.rotate(opened.refresh_token)
+    finally:
+        users._compile.cache_clear()
+        sessions._manager_filters.cache_clear()

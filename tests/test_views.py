@@ -517,3 +517,51 @@ def test_login_and_refresh_query_counts(
     assert sql == ["SELECT", "SAVEPOINT", "UPDATE", "INSERT", "RELEASE"]
     with django_assert_num_queries(2):
         assert post(api, REFRESH, {"refresh_token": body["refresh_token"]}).status_code == 200
+
+
+def test_a_missing_table_stays_a_loud_500(
+    api: APIClient, login: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    token = login()["refresh_token"]
+
+    def unmigrated(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("no such table: refreshauth_refreshtoken")
+
+    monkeypatch.setattr(sessions, "_load_session", unmigrated)
+    with pytest.raises(OperationalError, match="no such table"):
+        post(api, REFRESH, {"refresh_token": token})
+
+
+def _driver_error(module: str, *args: Any, **attributes: Any) -> Exception:
+    from django.db import OperationalError
+
+    cause_class = type("DriverError", (Exception,), {"__module__": module})
+    cause = cause_class(*args)
+    for name, value in attributes.items():
+        setattr(cause, name, value)
+    error = OperationalError(*args)
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    "error,transient",
+    [
+        (_driver_error("psycopg", "terminating connection", sqlstate="57P01"), True),
+        (_driver_error("psycopg", "could not serialize", sqlstate="40001"), True),
+        (_driver_error("psycopg", "lock not available", sqlstate="55P03"), True),
+        (_driver_error("psycopg", "connection refused"), True),
+        (_driver_error("psycopg", "division by zero", sqlstate="22012"), False),
+        (_driver_error("MySQLdb", 2006, "MySQL server has gone away"), True),
+        (_driver_error("MySQLdb", 1213, "Deadlock found"), True),
+        (_driver_error("MySQLdb", 1054, "Unknown column"), False),
+        (_driver_error("sqlite3", "database is locked"), True),
+        (_driver_error("sqlite3", "no such table: x"), False),
+    ],
+)
+def test_only_transient_database_errors_are_503(error: Exception, transient: bool) -> None:
+    from refreshauth.views import is_transient
+
+    assert is_transient(error) is transient
