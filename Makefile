@@ -16,11 +16,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e . --group test --group lint --group bench
 	touch $(STAMP)
 
+# The demo's access tokens live DEMO_ACCESS_SECONDS (the example's default is 15 minutes),
+# so that the browser demo shows silent refreshes; its page can also play a token thief.
+DEMO_ACCESS_SECONDS ?= 20
+
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demouser
 	@sed -e 's/127.0.0.1:8000/$(HOST):$(PORT)/g' example_project/curl-demo.sh
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "# Access tokens live $(DEMO_ACCESS_SECONDS) s here: paste the lines above together, or"
+	@echo "# run make demo DEMO_ACCESS_SECONDS=900 for the example's default of 15 minutes."
+	REFRESHAUTH_DEMO_ACCESS_SECONDS=$(DEMO_ACCESS_SECONDS) REFRESHAUTH_DEMO_THEFT=1 \
+		$(PY) manage.py runserver $(HOST):$(PORT)
 
 # The whole suite on SQLite and the local-memory cache. With DATABASE_URL
 # (postgres://...) and REDIS_URL (redis://...) set, the same suite runs against

@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 
 from refreshauth.urls import patterns
 
-from .demo.views import DemoPage, MeView
+from .demo.views import DemoPage, MeView, StealView
 
 urlpatterns = [
     path("", DemoPage.as_view(), name="demo"),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/auth/", include("refreshauth.urls")),
     # For the browser demo: the refresh token in an HttpOnly cookie, behind CSRF.
     path("demo/auth/", include((patterns("cookie"), "refreshauth_cookie"))),
+    # The demo's token thief (off unless REFRESHAUTH_DEMO_THEFT=1): under the cookie's path.
+    path("demo/auth/steal/", StealView.as_view(), name="demo-steal"),
     path("api/me/", MeView.as_view(), name="me"),
     # The example serves its own static files so that it runs as it is under gunicorn;
     # a deployment runs collectstatic and lets its web server do this.
