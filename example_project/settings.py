@@ -1,7 +1,10 @@
 """Settings of the refreshauth example project.
 
-SQLite by default; ``DATABASE_URL`` (``postgres://user:pass@host:port/name`` or
-``sqlite:///path``) selects another database and ``REDIS_URL`` a Redis cache.
+SQLite by default; ``DATABASE_URL`` selects another database:
+``postgres://user:pass@host:port/name`` (add ``?disable_server_side_cursors=1`` behind
+PgBouncer in transaction pooling mode), ``mysql://user:pass@host:port/name`` (or
+``mariadb://``, with mysqlclient installed) or ``sqlite:///path``. ``REDIS_URL`` selects
+Redis for the caches.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -62,24 +65,48 @@ TEMPLATES = [
 
 
 def database_from_url(url: str) -> dict[str, Any]:
-    """A ``DATABASES`` entry for a ``postgres://`` or ``sqlite:///`` URL."""
+    """A ``DATABASES`` entry for a ``postgres://``, ``mysql://`` (``mariadb://``) or
+    ``sqlite:///`` URL."""
     parts = urlsplit(url)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    server = {
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
         return {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            **server,
+            # Behind PgBouncer in transaction pooling mode a server-side cursor would
+            # outlive the transaction that opened it on the server's connection.
+            "DISABLE_SERVER_SIDE_CURSORS": _flag(query.get("disable_server_side_cursors")),
+        }
+    if parts.scheme in ("mysql", "mariadb"):
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            **server,
+            "OPTIONS": {
+                "charset": "utf8mb4",
+                # Each statement sees what committed before it: the rotation's conditional
+                # UPDATE of a row that another rotation just changed matches nothing.
+                "isolation_level": "read committed",
+            },
+            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         }
     if parts.scheme == "sqlite":
         return sqlite_database(
             unquote(parts.path[1:] if parts.path.startswith("//") else parts.path)
         )
     raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "on")
 
 
 def sqlite_database(name: str | Path) -> dict[str, Any]:
@@ -102,25 +129,50 @@ DATABASES = {
     else sqlite_database(BASE_DIR / "db.sqlite3")
 }
 
-# The revocation denylist and the rate-limit counters must be shared by every worker
-# process: Redis when REDIS_URL is set, else a file-based cache on this machine (with
-# atomic counters: example_project/cache.py).
+# Rate-limit counters ("default") and refreshauth's session-state cache ("refreshauth")
+# must be shared by every worker process, and are kept apart: counters are many and
+# short-lived, and must not push session state out. Redis when REDIS_URL is set (the
+# session state in the next Redis database, or REFRESHAUTH_REDIS_URL), else file-based
+# caches on this machine, each in its own directory (with atomic counters:
+# example_project/cache.py); the session-state one never culls.
+
+
+def redis_database(url: str, offset: int) -> str:
+    """``url`` with its Redis database number moved by ``offset``."""
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{number + offset}"))
+
+
 CACHES: dict[str, dict[str, Any]]
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
-        }
+        },
+        "refreshauth": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("REFRESHAUTH_REDIS_URL")
+            or redis_database(os.environ["REDIS_URL"], 1),
+        },
     }
 else:
+    _CACHE_DIR = Path(os.environ.get("CACHE_DIR", BASE_DIR / ".cache" / "django"))
     CACHES = {
         "default": {
             "BACKEND": "example_project.cache.LockedFileBasedCache",
-            "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / ".cache" / "django")),
+            "LOCATION": str(_CACHE_DIR),
             "OPTIONS": {"MAX_ENTRIES": 100_000},
-        }
+        },
+        "refreshauth": {
+            "BACKEND": "example_project.cache.LockedFileBasedCache",
+            "LOCATION": os.environ.get("REFRESHAUTH_CACHE_DIR")
+            or str(_CACHE_DIR.with_name(f"{_CACHE_DIR.name}-refreshauth")),
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000_000},
+        },
     }
+RATELIMIT_USE_CACHE = "default"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -165,6 +217,7 @@ REFRESHAUTH = {
     "SESSION_MAX_LIFETIME": timedelta(days=30),
     "REUSE_GRACE_PERIOD": timedelta(0),
     "REFRESH_TOKEN_TRANSPORT": "body",
+    "CACHE_ALIAS": "refreshauth",
 }
 
 # `make demo` sets these: access tokens of a few seconds, so that a visit to the demo page

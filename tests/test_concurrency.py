@@ -16,13 +16,13 @@ from refreshauth.exceptions import RefreshAuthError
 from refreshauth.models import RefreshToken
 from refreshauth.signals import refresh_token_reused
 
-from .conftest import ON_POSTGRES
+from .conftest import RACE_ROUNDS
 from .factories import UserFactory
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
 THREADS = 32
-ROUNDS = 20 if ON_POSTGRES else 5
+ROUNDS = RACE_ROUNDS
 
 
 def race(token: str) -> list[Any]:

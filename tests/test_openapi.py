@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from .server import ROOT, Server, environment, gunicorn, prepare
+from .server import ROOT, Server, environment, prepare, serve
 
 pytest.importorskip("drf_spectacular")
 
@@ -126,7 +126,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("schemathesis")
     env = environment(tmp)
     prepare(env)
-    with gunicorn(env, workers=2, threads=4) as running:
+    with serve(env, workers=2, threads=4) as running:
         yield running
 
 

@@ -1,6 +1,7 @@
 """The example project under gunicorn (two instances, several workers and threads each),
-driven over HTTP: on SQLite, and on PostgreSQL and Redis when DATABASE_URL and REDIS_URL
-are set. Process-local state would fail these tests."""
+or under uvicorn with REFRESHAUTH_TEST_SERVER=uvicorn, driven over HTTP: on SQLite, and on
+the database and Redis that DATABASE_URL and REDIS_URL name when set. Process-local state
+would fail these tests."""
 
 from __future__ import annotations
 
@@ -17,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from .conftest import ON_POSTGRES
-from .server import ROOT, Answer, Server, environment, gunicorn, prepare
+from .conftest import RACE_ROUNDS
+from .server import ROOT, Answer, Server, environment, prepare, serve
 
 pytestmark = pytest.mark.server
 
 DEMO = {"username": "demo", "password": "demo-password-123"}
-ROUNDS = 20 if ON_POSTGRES else 5
+ROUNDS = RACE_ROUNDS
 THREADS = 32
 
 
@@ -32,7 +33,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
     tmp = tmp_path_factory.mktemp("server")
     env = environment(tmp)
     prepare(env)
-    with gunicorn(env) as first, gunicorn(env) as second:
+    with serve(env) as first, serve(env) as second:
         yield first, second
 
 
@@ -41,7 +42,7 @@ def grace_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("grace")
     env = environment(tmp, {"REFRESHAUTH_TEST_GRACE_SECONDS": "30"})
     prepare(env)
-    with gunicorn(env) as server:
+    with serve(env) as server:
         yield server
 
 
