@@ -66,13 +66,13 @@ def test_the_session_state_gets_a_redis_database_of_its_own() -> None:
     assert redis_database("redis://:pw@cache:6379/4", 1) == "redis://:pw@cache:6379/5"
 
 
+# What the example project's settings read, taken from the test run's own environment.
+EXAMPLE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "REFRESHAUTH_REDIS_URL", "REFRESHAUTH_CACHE_DIR")
+
+
 def example(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``manage.py`` on the example project's own settings, with ``env`` on top."""
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "REFRESHAUTH_REDIS_URL")
-    }
+    environ = {key: value for key, value in os.environ.items() if key not in EXAMPLE_VARIABLES}
     environ.update(
         DJANGO_SETTINGS_MODULE="example_project.settings",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
