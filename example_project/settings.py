@@ -228,6 +228,9 @@ if os.environ.get("REFRESHAUTH_DEMO_ACCESS_SECONDS"):
         seconds=int(os.environ["REFRESHAUTH_DEMO_ACCESS_SECONDS"])
     )
 DEMO_THEFT = os.environ.get("REFRESHAUTH_DEMO_THEFT", "") == "1"
+# DPoP for the demo page's toggle and its browser tests: "allowed" or "required".
+if os.environ.get("REFRESHAUTH_DPOP"):
+    REFRESHAUTH["DPOP"] = os.environ["REFRESHAUTH_DPOP"]
 
 # Warnings of refreshauth (a database or cache that cannot answer) go to the console.
 LOGGING = {
