@@ -55,6 +55,7 @@ class RefreshTokenAdmin(SessionAdminBase):
         "last_used_at",
         "expires_at",
         "state",
+        "dpop",
     )
     list_display_links = ("short_id",)
     list_filter = (StateFilter, "revoke_reason")
@@ -77,6 +78,7 @@ class RefreshTokenAdmin(SessionAdminBase):
         "ip_address",
         "device",
         "user_agent",
+        "dpop",
     )
     readonly_fields = fields
 
@@ -106,7 +108,11 @@ class RefreshTokenAdmin(SessionAdminBase):
 
     @admin.display(description=_("device"), ordering="user_agent")
     def device(self, obj: RefreshToken) -> str:
-        return devices.describe(obj.user_agent) or "-"
+        return obj.device_name or devices.describe(obj.user_agent) or "-"
+
+    @admin.display(description=_("DPoP"), boolean=True, ordering="dpop_jkt")
+    def dpop(self, obj: RefreshToken) -> bool:
+        return bool(obj.dpop_jkt)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from . import tokens
 from .conf import settings
+from .dpop import Proof, usable_algorithms, verify_proof
 from .exceptions import (
+    InvalidDPoPProof,
     InvalidToken,
     RefreshAuthError,
     RevokedToken,
     ServiceUnavailable,
-    TokenError,
 )
 from .sessions import is_session_revoked, user_subject
+from .state import accept_proof_once
 from .users import load_user
 
 MAX_HEADER_LENGTH = 8192
+SCHEMES = frozenset({"bearer", "dpop"})
 
 
 class AuthenticationFailed(exceptions.AuthenticationFailed):
@@ -40,46 +46,101 @@ class Unavailable(exceptions.APIException):
         self.wait = error.retry_after
 
 
+def _credential(request: Request) -> tuple[str, str] | None:
+    """The scheme (``"bearer"`` or ``"dpop"``) and credential of the ``Authorization``
+    header, or None for any other scheme.
+
+    Raises ``InvalidToken`` for a header of either scheme without exactly one credential.
+    """
+    header: str = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _space, credential = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme not in SCHEMES:
+        return None
+    credential = credential.strip(" ")
+    if not credential or " " in credential or len(header) > MAX_HEADER_LENGTH:
+        raise InvalidToken()
+    return scheme, credential
+
+
 def bearer_token(request: Request) -> str | None:
     """The credential of an ``Authorization: Bearer`` header, or None for any other scheme.
 
     Raises ``InvalidToken`` for a Bearer header without exactly one credential.
     """
-    header: str = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, credential = header.partition(" ")
-    if scheme.lower() != "bearer":
+    found = _credential(request)
+    return found[1] if found is not None and found[0] == "bearer" else None
+
+
+def request_proof(request: HttpRequest, *, access_token: str | None = None) -> Proof | None:
+    """The verified DPoP proof of ``request`` (RFC 9449), or None when it has no ``DPoP``
+    header. ``htu`` is checked against ``request.build_absolute_uri(request.path)``, which
+    follows ``SECURE_PROXY_SSL_HEADER`` and ``USE_X_FORWARDED_HOST`` behind a proxy."""
+    header = request.META.get("HTTP_DPOP")
+    if header is None:
         return None
-    credential = credential.strip(" ")
-    if not credential or " " in credential or len(header) > MAX_HEADER_LENGTH:
-        raise InvalidToken()
-    return credential
+    return verify_proof(
+        header,
+        method=request.method or "",
+        url=request.build_absolute_uri(request.path),
+        algorithms=settings.DPOP_ALGORITHMS,
+        max_age=settings.DPOP_PROOF_MAX_AGE,
+        leeway=settings.LEEWAY,
+        access_token=access_token,
+    )
 
 
 class AccessTokenAuthentication(BaseAuthentication):
-    """Authenticates ``Authorization: Bearer <access token>``.
+    """Authenticates ``Authorization: Bearer <access token>``, and ``Authorization: DPoP
+    <access token>`` with a ``DPoP`` proof for tokens bound to a key (RFC 9449).
 
     ``request.user`` is the token's active user and ``request.auth`` its verified claims
     (a dict with ``sid``, the session id). One primary-key query and, with
     ``REVOKE_ACCESS_TOKENS``, one cache read per request; when the cache does not know
-    the session, one more primary-key query (``refreshauth.state``).
+    the session, one more primary-key query (``refreshauth.state``). A bound token sent
+    as ``Bearer``, or an unbound one sent as ``DPoP``, is refused.
     """
 
     www_authenticate_realm = "api"
 
     def authenticate(self, request: Request) -> tuple[Any, dict[str, Any]] | None:
         try:
-            token = bearer_token(request)
-            if token is None:
+            found = _credential(request)
+            if found is None:
                 return None
+            scheme, token = found
             claims = tokens.decode_access(token)
+            self._check_binding(request, scheme, token, claims)
             if settings.REVOKE_ACCESS_TOKENS and is_session_revoked(claims["sid"]):
                 raise RevokedToken()
             user = self._user(claims["sub"])
         except ServiceUnavailable as exc:
             raise Unavailable(exc) from None
-        except TokenError as exc:
+        except RefreshAuthError as exc:
+            if isinstance(exc, InvalidDPoPProof):
+                request._request.refreshauth_dpop_error = "invalid_dpop_proof"  # type: ignore[attr-defined]
             raise AuthenticationFailed(exc) from None
         return user, claims
+
+    def _check_binding(
+        self, request: Request, scheme: str, token: str, claims: dict[str, Any]
+    ) -> None:
+        cnf = claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        if cnf is not None and not (isinstance(jkt, str) and jkt):
+            raise InvalidToken()
+        if scheme == "bearer":
+            if jkt is not None:
+                raise InvalidToken()  # a bound token is worthless without its key
+            return
+        if jkt is None:
+            raise InvalidToken()  # a bearer token sent with the DPoP scheme
+        proof = request_proof(request._request, access_token=token)
+        if proof is None:
+            raise InvalidDPoPProof()
+        if not constant_time_compare(proof.jkt, jkt):
+            raise InvalidDPoPProof(str(_("The DPoP proof was made with another key.")))
+        accept_proof_once(proof.jkt, proof.jti, proof.replay_ttl)
 
     def _user(self, sub: str) -> Any:
         user = load_user(sub)
@@ -91,8 +152,13 @@ class AccessTokenAuthentication(BaseAuthentication):
         return user
 
     def authenticate_header(self, request: Request) -> str:
-        value = f'Bearer realm="{self.www_authenticate_realm}"'
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        if header.partition(" ")[0].lower() == "bearer":
+        scheme = header.partition(" ")[0].lower()
+        if scheme == "dpop":
+            algs = " ".join(usable_algorithms(settings.DPOP_ALGORITHMS))
+            error = getattr(request._request, "refreshauth_dpop_error", "invalid_token")
+            return f'DPoP algs="{algs}", error="{error}"'
+        value = f'Bearer realm="{self.www_authenticate_realm}"'
+        if scheme == "bearer":
             value += ', error="invalid_token"'
         return value

@@ -21,6 +21,10 @@
 | E017 | ``CACHE_ALIAS`` is not in ``CACHES`` |
 | E018 | ``MAX_SESSIONS_PER_USER`` is not a positive integer |
 | E019 | cookie transport (setting or mount) without Django's ``CsrfViewMiddleware`` |
+| E020 | ``DPOP`` is not "off", "allowed" or "required" |
+| E021 | DPoP on without ``cryptography`` installed |
+| E022 | ``DPOP_ALGORITHMS`` empty, or with an unknown or symmetric algorithm |
+| E023 | ``DPOP_PROOF_MAX_AGE`` not positive, or longer than 5 minutes |
 | W001 | ``REUSE_GRACE_PERIOD`` above 60 seconds |
 | W002 | (deploy) the session-state cache ``CACHE_ALIAS`` is local to each process |
 | W003 | (deploy) the rate-limit cache is not shared between processes |
@@ -116,7 +120,15 @@ TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "REVOKE_ACCESS_TOKENS": (lambda v: isinstance(v, bool), "a bool"),
     "CACHE_ALIAS": (lambda v: isinstance(v, str), "a str"),
     "SESSION_CACHE_TTL": (lambda v: isinstance(v, timedelta), "a timedelta"),
+    "DPOP": (lambda v: isinstance(v, str), "a str"),
+    "DPOP_ALGORITHMS": (
+        lambda v: isinstance(v, list | tuple) and all(isinstance(a, str) for a in v),
+        "a list of str",
+    ),
+    "DPOP_PROOF_MAX_AGE": (lambda v: isinstance(v, timedelta), "a timedelta"),
 }
+DPOP_MODES = ("off", "allowed", "required")
+DPOP_MAX_PROOF_AGE = timedelta(minutes=5)
 
 
 def _error(id_: int, msg: str, hint: str | None = None) -> checks.Error:
@@ -156,6 +168,51 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> M
     errors += _check_rates(config)
     errors += _check_cookie(config)
     errors += _check_references(config)
+    errors += _check_dpop(config)
+    return errors
+
+
+def _has_cryptography() -> bool:
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _check_dpop(c: dict[str, Any]) -> Messages:
+    from . import dpop
+
+    errors: Messages = []
+    if c["DPOP"] not in DPOP_MODES:
+        errors.append(_error(20, f"DPOP must be one of {DPOP_MODES}, not {c['DPOP']!r}."))
+        return errors
+    if c["DPOP"] != "off" and not _has_cryptography():
+        errors.append(
+            _error(
+                21,
+                "DPoP needs the cryptography package to verify proofs.",
+                hint="pip install refreshauth[crypto]",
+            )
+        )
+    refused = [a for a in c["DPOP_ALGORITHMS"] if a not in dpop.SUPPORTED_ALGORITHMS]
+    if refused or not c["DPOP_ALGORITHMS"]:
+        errors.append(
+            _error(
+                22,
+                f"DPOP_ALGORITHMS must name asymmetric algorithms of "
+                f"{sorted(dpop.SUPPORTED_ALGORITHMS)}; refused: {refused or 'an empty list'}.",
+            )
+        )
+    age = c["DPOP_PROOF_MAX_AGE"]
+    if age <= timedelta(0) or age > DPOP_MAX_PROOF_AGE:
+        errors.append(
+            _error(
+                23,
+                "DPOP_PROOF_MAX_AGE must be positive and at most 5 minutes: a proof is "
+                "made for one request, now.",
+            )
+        )
     return errors
 
 

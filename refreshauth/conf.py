@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "REVOKE_ACCESS_TOKENS": True,
     "CACHE_ALIAS": "default",
     "SESSION_CACHE_TTL": timedelta(minutes=1),
+    "DPOP": "off",
+    "DPOP_ALGORITHMS": ["ES256", "EdDSA", "RS256", "PS256"],
+    "DPOP_PROOF_MAX_AGE": timedelta(seconds=60),
 }
 
 
@@ -105,6 +108,9 @@ class Settings:
     REVOKE_ACCESS_TOKENS: _Setting[bool] = _Setting()
     CACHE_ALIAS: _Setting[str] = _Setting()
     SESSION_CACHE_TTL: _Setting[timedelta] = _Setting()
+    DPOP: _Setting[str] = _Setting()
+    DPOP_ALGORITHMS: _Setting[list[str]] = _Setting()
+    DPOP_PROOF_MAX_AGE: _Setting[timedelta] = _Setting()
 
 
 settings = Settings()

@@ -71,6 +71,15 @@ class RefreshToken(models.Model):
     )
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True, default="")
+    device_name = models.CharField(_("device name"), max_length=64, blank=True, default="")
+    dpop_jkt = models.CharField(
+        _("DPoP key thumbprint"),
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_("RFC 7638 thumbprint of the key the session is bound to (RFC 9449)."),
+    )
 
     objects = RefreshTokenQuerySet.as_manager()
 

@@ -1,7 +1,8 @@
 """OpenAPI descriptions for drf-spectacular (``pip install refreshauth[openapi]``).
 
 Loaded by ``RefreshAuthConfig.ready()`` when drf-spectacular is installed: it registers
-the bearer-JWT security scheme of ``AccessTokenAuthentication`` and describes every
+the security schemes of ``AccessTokenAuthentication`` (bearer, and DPoP with its proof
+header) and describes every
 refreshauth endpoint's request, responses and error bodies, without touching the views.
 """
 
@@ -12,7 +13,9 @@ from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiViewExtension
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -25,16 +28,45 @@ from .conf import settings
 
 
 class AccessTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "refreshauth.authentication.AccessTokenAuthentication"
-    name = "accessToken"
+    """``Authorization: Bearer <access token>``, or, for a session bound to a key,
+    ``Authorization: DPoP <access token>`` together with a ``DPoP`` proof (RFC 9449)."""
 
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    target_class = "refreshauth.authentication.AccessTokenAuthentication"
+    name = ["accessToken", "dpopAccessToken", "dpopProof"]
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        return [{"accessToken": []}, {"dpopAccessToken": [], "dpopProof": []}]
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, str]]:
+        return [
+            {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            {
+                "type": "http",
+                "scheme": "DPoP",
+                "description": "An access token of a DPoP-bound session (RFC 9449).",
+            },
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "DPoP",
+                "description": "A DPoP proof for this request, with ath (RFC 9449 §4).",
+            },
+        ]
+
+
+DPOP_HEADER = OpenApiParameter(
+    "DPoP",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A DPoP proof (RFC 9449) for this request: it binds a new session to the "
+    "proof's key, and is required for every refresh of a bound session.",
+)
 
 
 class TokenResponse(serializers.Serializer[Any]):
     access_token = serializers.CharField()
-    token_type = serializers.ChoiceField(choices=["Bearer"])
+    token_type = serializers.ChoiceField(choices=["Bearer", "DPoP"])
     expires_in = serializers.IntegerField(help_text="Seconds from the token's iat to exp.")
     refresh_token = serializers.CharField(
         required=False, help_text="Left out with cookie transport: it is in the cookie."
@@ -58,11 +90,18 @@ FIELD_ERRORS = inline_serializer(
     {
         "detail": serializers.CharField(required=False),
         "code": serializers.CharField(required=False),
-        "error": serializers.ChoiceField(choices=["unsupported_grant_type"], required=False),
+        "error": serializers.ChoiceField(
+            choices=["unsupported_grant_type", "invalid_dpop_proof"], required=False
+        ),
     },
 )
 FIELD_ERRORS_RESPONSE = OpenApiResponse(
     FIELD_ERRORS, description="Malformed request: DRF's field errors, or detail and code."
+)
+FIELD_ERRORS_RESPONSE_DPOP = OpenApiResponse(
+    FIELD_ERRORS,
+    description="Malformed request (DRF's field errors), or invalid_dpop_proof (detail, code "
+    "and error).",
 )
 
 
@@ -88,6 +127,9 @@ def _login_serializer(username_field: str) -> Any:
         {
             username_field: serializers.CharField(max_length=4096),
             "password": serializers.CharField(max_length=4096, trim_whitespace=False),
+            "device_name": serializers.CharField(
+                max_length=64, required=False, help_text="A name for the session's device."
+            ),
         },
     )
 
@@ -114,9 +156,10 @@ class LoginSchema(_Replace):
             "post": {
                 "summary": "Log in: open a session",
                 "request": _login_request(),
+                "parameters": [DPOP_HEADER],
                 "responses": _common(
                     (200, TokenResponse),
-                    (400, FIELD_ERRORS_RESPONSE),
+                    (400, FIELD_ERRORS_RESPONSE_DPOP),
                     (401, OpenApiResponse(Error, description="invalid_credentials")),
                     (403, OpenApiResponse(Error, description="csrf_failed (cookie transport)")),
                     (415, OpenApiResponse(Error, description="Not JSON.")),
@@ -137,13 +180,15 @@ class RefreshSchema(_Replace):
                 "application/json": ours.RefreshSerializer,
                 "application/x-www-form-urlencoded": ours.RefreshSerializer,
             },
+            "parameters": [DPOP_HEADER],
             "responses": _common(
                 (200, TokenResponse),
                 (
                     400,
                     OpenApiResponse(
                         FIELD_ERRORS,
-                        description="Malformed (DRF's field errors), or another grant_type.",
+                        description="Malformed (DRF's field errors), another grant_type, or "
+                        "invalid_dpop_proof.",
                     ),
                 ),
                 (

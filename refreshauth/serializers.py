@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from . import devices
+
 MAX_FIELD_LENGTH = 4096
 
 
@@ -38,6 +40,7 @@ class StrictBooleanField(serializers.BooleanField):
 
 class LoginSerializer(serializers.Serializer[Any]):
     password = StrictCharField()
+    device_name = StrictCharField(required=False, max_length=64)
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
@@ -65,7 +68,15 @@ class SessionSerializer(serializers.Serializer[Any]):
     expires_at = serializers.DateTimeField()
     ip_address = serializers.CharField(allow_null=True)
     user_agent = serializers.CharField()
+    device = serializers.SerializerMethodField()
+    dpop = serializers.SerializerMethodField()
     current = serializers.SerializerMethodField()
+
+    def get_device(self, session: Any) -> str:
+        return str(session.device_name or devices.describe(session.user_agent))
+
+    def get_dpop(self, session: Any) -> bool:
+        return bool(session.dpop_jkt)
 
     def get_current(self, session: Any) -> bool:
         return str(session.pk) == self.context.get("current_sid")

@@ -9,6 +9,12 @@ in another way (SSO, social login, registration, tests)::
     tokens = sessions.rotate(tokens.refresh_token)  # a refresh
     sessions.revoke_token(tokens.refresh_token)     # a logout
     sessions.revoke_all(user)                       # log out everywhere
+
+A verified DPoP proof (``refreshauth.dpop``) passed as ``proof=`` binds a new session to
+the client's key, and every rotation of a bound session needs one by that key. Reads
+that decide (rotation, logout, revocation, the session limit) go to the database that
+takes writes, never to a replica; the access tokens' view of a session's state lives in
+``refreshauth.state``.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ from django.db.models import Field, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 from . import queries, state, tokens
 from .conf import settings
-from .exceptions import ExpiredToken, InvalidToken, ReusedToken, RevokedToken
+from .dpop import Proof
+from .exceptions import ExpiredToken, InvalidDPoPProof, InvalidToken, ReusedToken, RevokedToken
 from .models import RefreshToken, RefreshTokenQuerySet, RevokeReason
 from .queries import CompiledSelect, compile_select
 from .signals import refresh_token_reused, session_opened, session_revoked
@@ -65,6 +73,7 @@ __all__ = [
 ]
 
 USER_AGENT_MAX_LENGTH = 512
+DEVICE_NAME_MAX_LENGTH = 64
 
 
 def _now() -> datetime:
@@ -143,7 +152,7 @@ def user_subject(user: User) -> str:
     return str(getattr(user, settings.USER_ID_FIELD))
 
 
-def _access_token(user: User, sid: str, iat: int) -> tuple[str, int]:
+def _access_token(user: User, sid: str, iat: int, jkt: str = "") -> tuple[str, int]:
     lifetime = _seconds(settings.ACCESS_TOKEN_LIFETIME)
     claims: dict[str, Any] = {}
     if settings.EXTRA_CLAIMS:
@@ -156,6 +165,8 @@ def _access_token(user: User, sid: str, iat: int) -> tuple[str, int]:
         claims["iss"] = settings.ISSUER
     if settings.AUDIENCE is not None:
         claims["aud"] = settings.AUDIENCE
+    if jkt:
+        claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6: bound to the session's DPoP key
     return tokens.encode(claims, tokens.access_keys().current, tokens.ACCESS_TYP), lifetime
 
 
@@ -166,13 +177,14 @@ def _refresh_token(sub: str, sid: str, jti: str, iat: int, exp: int) -> str:
 
 def _response(user: User, session: RefreshToken, jti: str, iat: int, exp: int) -> TokenResponse:
     sid = str(session.pk)
-    access, expires_in = _access_token(user, sid, int(_now().timestamp()))
+    access, expires_in = _access_token(user, sid, int(_now().timestamp()), session.dpop_jkt)
     return TokenResponse(
         access_token=access,
         refresh_token=_refresh_token(user_subject(user), sid, jti, iat, exp),
         expires_in=expires_in,
         refresh_expires_in=exp - iat,
         session=session,
+        token_type="DPoP" if session.dpop_jkt else "Bearer",
     )
 
 
@@ -235,7 +247,7 @@ def is_rehash(user: User, update_fields: frozenset[str] | None) -> bool:
     if not user.has_usable_password():
         return False
     frame = sys._getframe(1)
-    for _ in range(_REHASH_STACK_DEPTH):
+    for _depth in range(_REHASH_STACK_DEPTH):
         frame = frame.f_back  # type: ignore[assignment]
         if frame is None:
             return False
@@ -268,14 +280,36 @@ def refresh_fingerprints(user: User, old_password_hash: str) -> int:
 # --- opening -----------------------------------------------------------------------
 
 
+def _accept(proof: Proof | None, bound_to: str) -> None:
+    """The DPoP rule of a login or a refresh: a session bound to a key needs a proof by
+    that key, ``DPOP = "required"`` needs a proof for every session, and a proof is
+    accepted once. Raises ``InvalidDPoPProof`` before anything is changed."""
+    if proof is None:
+        if bound_to or settings.DPOP == "required":
+            raise InvalidDPoPProof()
+        return
+    if bound_to and not constant_time_compare(proof.jkt, bound_to):
+        raise InvalidDPoPProof(str(_("The DPoP proof was made with another key.")))
+    state.accept_proof_once(proof.jkt, proof.jti, proof.replay_ttl)
+
+
 def open_session(
-    user: User, *, client: ClientInfo | None = None, request: Any = None
+    user: User,
+    *,
+    client: ClientInfo | None = None,
+    request: Any = None,
+    proof: Proof | None = None,
+    device_name: str = "",
 ) -> TokenResponse:
     """Open a new session for ``user`` (a login) and return its first tokens.
 
-    The caller has authenticated the user. Sends ``session_opened``. With
-    ``MAX_SESSIONS_PER_USER``, the user's least recently used sessions are revoked first.
+    The caller has authenticated the user. With a verified DPoP ``proof``
+    (``refreshauth.dpop.verify_proof()``), the session is bound to the proof's key for
+    its whole life (RFC 9449); with ``DPOP = "required"`` a proof is needed. Sends
+    ``session_opened``. With ``MAX_SESSIONS_PER_USER``, the user's least recently used
+    sessions are revoked first.
     """
+    _accept(proof, "")
     client = client or ClientInfo()
     now = _now()
     iat = int(now.timestamp())
@@ -313,6 +347,8 @@ def open_session(
         absolute_expires_at=_from_ts(absolute_end) if absolute_end is not None else None,
         ip_address=client.ip_address,
         user_agent=client.user_agent,
+        device_name=device_name[:DEVICE_NAME_MAX_LENGTH],
+        dpop_jkt=proof.jkt if proof is not None else "",
     )
     session_opened.send(sender=RefreshToken, user=user, session=session, request=request)
     return _response(user, session, jti, iat, exp)
@@ -399,7 +435,11 @@ def _check_live(session: RefreshToken, now: datetime, request: Any) -> str:
 
 
 def rotate(
-    refresh_token: str, *, client: ClientInfo | None = None, request: Any = None
+    refresh_token: str,
+    *,
+    client: ClientInfo | None = None,
+    request: Any = None,
+    proof: Proof | None = None,
 ) -> TokenResponse:
     """Exchange a refresh token for a new access token and a new refresh token.
 
@@ -408,13 +448,22 @@ def rotate(
     A successful rotation costs two queries: the session and its user, and one
     conditional UPDATE that only the first of concurrent requests wins.
     """
-    return rotate_decoded(tokens.decode_refresh(refresh_token), client=client, request=request)
+    return rotate_decoded(
+        tokens.decode_refresh(refresh_token), client=client, request=request, proof=proof
+    )
 
 
 def rotate_decoded(
-    decoded: tokens.Decoded, *, client: ClientInfo | None = None, request: Any = None
+    decoded: tokens.Decoded,
+    *,
+    client: ClientInfo | None = None,
+    request: Any = None,
+    proof: Proof | None = None,
 ) -> TokenResponse:
-    """``rotate()`` for a refresh token already verified by ``tokens.decode_refresh()``."""
+    """``rotate()`` for a refresh token already verified by ``tokens.decode_refresh()``.
+
+    A session bound to a DPoP key needs a verified ``proof`` by that key; without one it
+    raises ``InvalidDPoPProof`` and changes nothing."""
     client = client or ClientInfo()
     claims = decoded.claims
     sid = _session_id(claims)
@@ -424,6 +473,7 @@ def rotate_decoded(
 
     now = _now()
     session = _load_session(sid, sub)
+    _accept(proof, session.dpop_jkt)
     fingerprint = _check_live(session, now, request)
     user = session.user
     if constant_time_compare(session.jti_hash, old_hash):

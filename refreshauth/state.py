@@ -1,4 +1,5 @@
-"""The session-state cache: whether a session's access tokens may still be used.
+"""The cache of ``CACHE_ALIAS``: whether a session's access tokens may still be used,
+and which DPoP proofs were already accepted.
 
 The cache answers, the database decides. ``CACHE_ALIAS`` holds each session's state,
 read through: a hit says live or revoked; a miss reads the session row once, by primary
@@ -12,22 +13,25 @@ token through, and then for at most ``SESSION_CACHE_TTL``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Iterable
 
 from django.core.cache import caches
 from django.db import router, transaction
+from django.utils.translation import gettext_lazy as _
 
 from .conf import settings
-from .exceptions import InvalidToken, ServiceUnavailable
+from .exceptions import InvalidDPoPProof, InvalidToken, ServiceUnavailable
 from .models import RefreshToken
 
-__all__ = ["KEY_PREFIX", "is_revoked", "mark_revoked"]
+__all__ = ["KEY_PREFIX", "accept_proof_once", "is_revoked", "mark_revoked"]
 
 logger = logging.getLogger("refreshauth")
 
 KEY_PREFIX = "refreshauth:session:"
+PROOF_PREFIX = "refreshauth:dpop:"
 LIVE = "live"
 REVOKED = "revoked"
 
@@ -114,3 +118,16 @@ def mark_revoked(session_ids: Iterable[object]) -> None:
     transaction.on_commit(
         lambda: _write_revoked(keys), using=router.db_for_write(RefreshToken), robust=True
     )
+
+
+def accept_proof_once(jkt: str, jti: str, ttl: int) -> None:
+    """Accept the DPoP proof ``jti`` of key ``jkt`` once (RFC 9449 §11.1): remember it for
+    ``ttl`` seconds, the proof's lifetime, and refuse it if it was seen before. A cache
+    that cannot answer raises ``ServiceUnavailable``: a replay is never let through."""
+    digest = hashlib.sha256(f"{jkt}:{jti}".encode()).hexdigest()
+    try:
+        added = caches[settings.CACHE_ALIAS].add(f"{PROOF_PREFIX}{digest}", 1, timeout=ttl)
+    except Exception as exc:  # any backend's connection error
+        raise ServiceUnavailable() from exc
+    if not added:
+        raise InvalidDPoPProof(str(_("The DPoP proof was already used.")))

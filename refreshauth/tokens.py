@@ -39,7 +39,7 @@ REFRESH_TYP = "rt+jwt"
 # The only header parameters refreshauth writes; anything else (crit, jku, x5u, jwk, ...)
 # is refused rather than interpreted.
 ALLOWED_HEADER_KEYS = frozenset({"alg", "typ", "kid"})
-REGISTERED_CLAIMS = frozenset({"sub", "iat", "exp", "nbf", "jti", "sid", "iss", "aud"})
+REGISTERED_CLAIMS = frozenset({"sub", "iat", "exp", "nbf", "jti", "sid", "iss", "aud", "cnf"})
 MAX_TOKEN_LENGTH = 4096
 
 

@@ -24,10 +24,11 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import ratelimit, sessions, tokens
-from .authentication import AccessTokenAuthentication
+from .authentication import AccessTokenAuthentication, request_proof
 from .conf import settings, urls_prefix
 from .exceptions import (
     InvalidCredentials,
+    InvalidDPoPProof,
     RateLimited,
     RefreshAuthError,
     ServiceUnavailable,
@@ -74,12 +75,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         logger.warning("refreshauth: service unavailable: %r", exc.__cause__)
     if isinstance(exc, RefreshAuthError):
         headers: dict[str, str] = {}
+        data = _error_body(exc.detail, exc.code)
         if isinstance(exc, RateLimited | ServiceUnavailable):
             status_code = 429 if isinstance(exc, RateLimited) else 503
             headers["Retry-After"] = str(exc.retry_after)
+        elif isinstance(exc, InvalidDPoPProof):
+            status_code = 400  # RFC 9449 §5.3, in RFC 6749 §5.2's shape
+            data["error"] = exc.code
         else:
             status_code = 401
-        data = _error_body(exc.detail, exc.code)
         if status_code == 401 and getattr(view, "oauth_errors", False):
             data["error"] = "invalid_grant"
         return Response(data, status=status_code, headers=headers)
@@ -168,6 +172,12 @@ class RefreshAuthAPIView(APIView):
     def get_exception_handler(self) -> Any:
         return exception_handler
 
+    def proof(self, request: Request) -> Any:
+        """The request's verified DPoP proof when DPoP is on, else None (section 11)."""
+        if settings.DPOP == "off":
+            return None
+        return request_proof(request._request)
+
     def client(self, request: Request) -> sessions.ClientInfo:
         return sessions.ClientInfo.clean(
             ratelimit.client_ip(request._request), request.META.get("HTTP_USER_AGENT")
@@ -245,6 +255,7 @@ class LoginView(RefreshAuthAPIView):
     def post(self, request: Request) -> Response:
         self.enforce_csrf(request)
         data = self.validated(LoginSerializer, request)
+        proof = self.proof(request)  # before the password: a bad proof costs no guess
         username_field = get_user_model().USERNAME_FIELD
         username, password = data[username_field], data["password"]
         http_request: HttpRequest = request._request
@@ -255,7 +266,13 @@ class LoginView(RefreshAuthAPIView):
         ratelimit.record_login_success(http_request, username)
         with transaction.atomic():  # last_login and the new session, or neither
             user_logged_in.send(sender=user.__class__, request=http_request, user=user)
-            result = sessions.open_session(user, client=self.client(request), request=http_request)
+            result = sessions.open_session(
+                user,
+                client=self.client(request),
+                request=http_request,
+                proof=proof,
+                device_name=data.get("device_name", ""),
+            )
         if self.cookie_transport:
             rotate_token(http_request)  # as django.contrib.auth.login() does
         return self.token_response(request, result)
@@ -282,7 +299,10 @@ class RefreshView(RefreshAuthAPIView):
         decoded = tokens.decode_refresh(token)
         ratelimit.check_refresh(request._request, str(decoded.claims["sid"]))
         result = sessions.rotate_decoded(
-            decoded, client=self.client(request), request=request._request
+            decoded,
+            client=self.client(request),
+            request=request._request,
+            proof=self.proof(request),
         )
         return self.token_response(request, result)
 

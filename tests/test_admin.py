@@ -198,3 +198,11 @@ def test_the_user_admin_action_needs_both_permissions(
         "/admin/auth/user/", {"action": "revoke_user_sessions", "_selected_action": [user.pk]}
     )
     assert RefreshToken.objects.live().count() == (0 if allowed else 1)
+
+
+def test_the_list_shows_whether_a_session_is_bound(admin_client: Client, user: Any) -> None:
+    RefreshTokenFactory(user=user, dpop_jkt="x" * 43, device_name="Ann's phone")
+    response = admin_client.get("/admin/refreshauth/refreshtoken/")
+    html = response.content.decode()
+    assert "Ann&#x27;s phone" in html
+    assert 'alt="True"' in html

@@ -92,6 +92,16 @@ def test_manage_py_check_is_clean(settings: Any) -> None:
         ({"USER_ID_FIELD": "uuid"}, ["refreshauth.E016"]),
         ({"CACHE_ALIAS": "tokens"}, ["refreshauth.E017"]),
         ({"MAX_SESSIONS_PER_USER": 0}, ["refreshauth.E018"]),
+        ({"SESSION_CACHE_TTL": timedelta(0)}, ["refreshauth.E004"]),
+        ({"SESSION_CACHE_TTL": 60}, ["refreshauth.E003"]),
+        ({"DPOP": "on"}, ["refreshauth.E020"]),
+        ({"DPOP": True}, ["refreshauth.E003"]),
+        ({"DPOP": "allowed", "DPOP_ALGORITHMS": ["HS256"]}, ["refreshauth.E022"]),
+        ({"DPOP": "allowed", "DPOP_ALGORITHMS": ["none"]}, ["refreshauth.E022"]),
+        ({"DPOP": "allowed", "DPOP_ALGORITHMS": ["ES257"]}, ["refreshauth.E022"]),
+        ({"DPOP": "allowed", "DPOP_ALGORITHMS": []}, ["refreshauth.E022"]),
+        ({"DPOP_PROOF_MAX_AGE": timedelta(0)}, ["refreshauth.E023"]),
+        ({"DPOP_PROOF_MAX_AGE": timedelta(minutes=6)}, ["refreshauth.E023"]),
         ({"REUSE_GRACE_PERIOD": timedelta(seconds=90)}, ["refreshauth.W001"]),
     ],
 )
@@ -190,3 +200,14 @@ def test_insecure_cookie_is_a_deploy_warning(settings: Any) -> None:
     value = {**OWN_CACHE, "REFRESH_TOKEN_TRANSPORT": "cookie", "REFRESH_COOKIE_SECURE": False}
     assert ids(settings, value) == []
     assert ids(settings, value, deploy=True) == ["refreshauth.W005"]
+
+
+def test_dpop_without_cryptography_is_an_error(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    settings.CACHES = LOCMEM
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # an import of it fails
+    assert ids(settings, {"DPOP": "required"}) == ["refreshauth.E021"]
+    assert ids(settings, {"DPOP": "off"}) == []

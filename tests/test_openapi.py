@@ -40,13 +40,18 @@ def schema() -> dict[str, Any]:
     return generated
 
 
-def test_bearer_scheme(schema: dict[str, Any]) -> None:
-    assert schema["components"]["securitySchemes"]["accessToken"] == {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-    }
-    assert schema["paths"]["/api/auth/sessions/"]["get"]["security"] == [{"accessToken": []}]
+def test_bearer_and_dpop_schemes(schema: dict[str, Any]) -> None:
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["accessToken"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["dpopAccessToken"]["scheme"] == "DPoP"
+    assert schemes["dpopProof"]["in"] == "header" and schemes["dpopProof"]["name"] == "DPoP"
+    assert schema["paths"]["/api/auth/sessions/"]["get"]["security"] == [
+        {"accessToken": []},
+        {"dpopAccessToken": [], "dpopProof": []},
+    ]
+    for path in ("/api/auth/login/", "/api/auth/refresh/"):
+        parameters = schema["paths"][path]["post"]["parameters"]
+        assert {"in": "header", "name": "DPoP"}.items() <= parameters[0].items()
     assert "security" not in schema["paths"]["/api/auth/login/"]["post"] or schema["paths"][
         "/api/auth/login/"
     ]["post"]["security"] in ([], [{}])

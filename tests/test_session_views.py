@@ -40,9 +40,12 @@ def test_lists_live_sessions_most_recent_first(api: APIClient, login: Any, clock
         "expires_at",
         "ip_address",
         "user_agent",
+        "device",
+        "dpop",
         "current",
     }
     assert [i["current"] for i in items] == [False, True]
+    assert [i["dpop"] for i in items] == [False, False]
     assert items[0]["ip_address"] == "198.51.100.4"
     assert items[0]["created_at"].startswith("2030-01-01T12:01:00")
 
@@ -113,3 +116,46 @@ def test_sessions_need_an_access_token(api: APIClient) -> None:
     response = api.get("/api/auth/sessions/")
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Safari/537.36"
+)
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_device_is_the_given_name_or_read_from_the_user_agent(
+    api: APIClient, user: Any, password: str
+) -> None:
+    def login(**extra: Any) -> Any:
+        body = {"username": "alice", "password": password}
+        body.update(extra.pop("body", {}))
+        response = api.post("/api/auth/login/", body, format="json", **extra)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    login(HTTP_USER_AGENT=IPHONE)
+    named = login(HTTP_USER_AGENT=CHROME, body={"device_name": "Ann's laptop"})
+    login(HTTP_USER_AGENT=CHROME)
+    items = api.get("/api/auth/sessions/", **auth(named)).json()
+    assert sorted(i["device"] for i in items) == sorted(
+        ["Mobile Safari 17 on iOS", "Ann's laptop", "Chrome 156 on Linux"]
+    )
+
+
+@pytest.mark.parametrize("device_name", ["x" * 65, 7, ["a"], None])
+def test_a_bad_device_name_is_400_and_opens_nothing(
+    api: APIClient, user: Any, password: str, device_name: Any
+) -> None:
+    response = api.post(
+        "/api/auth/login/",
+        {"username": "alice", "password": password, "device_name": device_name},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "device_name" in response.json()
+    assert not RefreshToken.objects.exists()
