@@ -433,3 +433,33 @@ test("a request body is sent again on the retry", async (t) => {
   assert.equal(response.status, 200);
   assert.deepEqual(bodies, [{ hello: "world" }, { hello: "world" }]);
 });
+
+test("a token replaced before the refresh started needs no request, and later 401s still refresh", async (t) => {
+  const server = fakeServer({ accessSeconds: 1 });
+  const [one, two] = tabs(t, server, 2, { refreshAhead: false });
+  await one.login({ username: "ann", password: "secret" });
+  await sleep(1100);
+  // Tab two's token is replaced (by tab one's refresh) while its call is on the wire.
+  let calls = 0;
+  server.override.set("/api/me/", async () => {
+    if (calls++ === 1) await sleep(300);
+    return null;
+  });
+  const [a, b] = await Promise.all([
+    one.fetch(server.base + "/api/me/"),
+    two.fetch(server.base + "/api/me/"),
+  ]);
+  assert.deepEqual([a.status, b.status], [200, 200]);
+  assert.equal(server.refreshes().length, 1);
+  // One lifetime later the same tabs must refresh again, not reuse a settled promise.
+  server.override.delete("/api/me/");
+  await sleep(1100);
+  const again = await Promise.all([two.fetch(server.base + "/api/me/"), one.fetch(server.base + "/api/me/")]);
+  assert.deepEqual(
+    again.map((r) => r.status),
+    [200, 200],
+  );
+  assert.equal(server.refreshes().length, 2);
+  const last = server.calls().slice(-2).map((e) => e.status);
+  assert.deepEqual(last, [200, 200]);
+});

@@ -360,7 +360,8 @@ export function createClient(options = {}) {
   };
   /** Body transport: the refresh token, in this tab's memory. */
   let refreshToken = /** @type {string | null} */ (null);
-  let inflight = /** @type {Promise<boolean> | null} */ (null);
+  /** The refresh in flight in this tab, and the generation it replaces. */
+  let inflight = /** @type {{staleSeq: number, promise: Promise<boolean>} | null} */ (null);
   let skewMs = 0;
   let keyPairPromise = null;
   /** @type {Map<string, Set<Function>>} */
@@ -694,21 +695,31 @@ export function createClient(options = {}) {
    * promise. Resolves to whether this tab then holds a usable session.
    */
   function refresh(staleSeq = state.seq, reason = "expired") {
-    if (!inflight) {
-      inflight = (async () => {
-        try {
-          if (!state.live && joined) await joined();
-          if (state.seq > staleSeq && usable()) return true;
-          if (!sessionMayExist() && !state.live) return false;
-          const asked = { at: Date.now(), seq: readMarker().seq };
-          trace("lock-wait", { reason });
-          return await withLock(() => refreshLocked(staleSeq, reason, asked));
-        } finally {
-          inflight = null;
-        }
-      })();
+    if (inflight && inflight.staleSeq >= staleSeq) return inflight.promise;
+    if (inflight) {
+      // The refresh in flight is for an older token than the caller's: once it is done,
+      // refresh again unless the caller's token has been replaced meanwhile.
+      return inflight.promise.then(
+        () => (state.seq > staleSeq && usable() ? true : refresh(staleSeq, reason)),
+        () => refresh(staleSeq, reason),
+      );
     }
-    return inflight;
+    const entry = { staleSeq, promise: Promise.resolve(false) };
+    inflight = entry;
+    entry.promise = (async () => {
+      try {
+        if (!state.live && joined) await joined();
+        if (state.seq > staleSeq && usable()) return true;
+        if (!sessionMayExist() && !state.live) return false;
+        const asked = { at: Date.now(), seq: readMarker().seq };
+        trace("lock-wait", { reason });
+        return await withLock(() => refreshLocked(staleSeq, reason, asked));
+      } finally {
+        // Also right when the body returned without waiting, before this entry was used.
+        if (inflight === entry) inflight = null;
+      }
+    })();
+    return entry.promise;
   }
 
   async function refreshLocked(staleSeq, reason, asked) {
