@@ -392,6 +392,7 @@ def test_the_demo_thief_sets_off_reuse_detection_in_one_click(
     assert "REUSE DETECTED" in text and "401 token_revoked" in text
 
 
+@pytest.mark.skipif(npm.NPM is None, reason="needs npm for axios")
 def test_the_axios_adapter_behaves_like_fetch(server: Running, context: Any) -> None:
     axios = npm.install() / "axios" / "dist" / "axios.min.js"
     page = open_tab(context, server, "logged-out")
