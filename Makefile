@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The demo's access tokens live DEMO_ACCESS_SECONDS (the example's default is 15 minutes),
-# so that the browser demo shows silent refreshes; its page can also play a token thief.
+# so that the browser demo shows silent refreshes; its page can also play a token thief,
+# and DPoP is allowed for its toggle.
 DEMO_ACCESS_SECONDS ?= 20
 
 demo: $(STAMP)
@@ -26,7 +27,7 @@ demo: $(STAMP)
 	@sed -e 's/127.0.0.1:8000/$(HOST):$(PORT)/g' example_project/curl-demo.sh
 	@echo "# Access tokens live $(DEMO_ACCESS_SECONDS) s here: paste the lines above together, or"
 	@echo "# run make demo DEMO_ACCESS_SECONDS=900 for the example's default of 15 minutes."
-	REFRESHAUTH_DEMO_ACCESS_SECONDS=$(DEMO_ACCESS_SECONDS) REFRESHAUTH_DEMO_THEFT=1 \
+	REFRESHAUTH_DEMO_ACCESS_SECONDS=$(DEMO_ACCESS_SECONDS) REFRESHAUTH_DEMO_THEFT=1 REFRESHAUTH_DPOP=allowed \
 		$(PY) manage.py runserver $(HOST):$(PORT)
 
 # The whole suite on SQLite and the local-memory cache. With DATABASE_URL
