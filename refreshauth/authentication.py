@@ -11,7 +11,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import tokens
+from . import security, tokens
 from .conf import settings
 from .dpop import Proof, usable_algorithms, verify_proof
 from .exceptions import (
@@ -119,6 +119,7 @@ class AccessTokenAuthentication(BaseAuthentication):
         except RefreshAuthError as exc:
             if isinstance(exc, InvalidDPoPProof):
                 request._request.refreshauth_dpop_error = "invalid_dpop_proof"  # type: ignore[attr-defined]
+                security.record("dpop_proof_refused", request=request._request, reason=exc.detail)
             raise AuthenticationFailed(exc) from None
         return user, claims
 

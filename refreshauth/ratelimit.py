@@ -11,37 +11,14 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.http import HttpRequest
-from django.utils.module_loading import import_string
 from django_ratelimit.core import get_usage  # type: ignore[import-untyped]
 
+from .clients import client_ip
 from .conf import settings
 from .exceptions import RateLimited, ServiceUnavailable
-from .sessions import normalize_ip
 
 # The one bucket of clients whose address cannot be read (not an address to bind to).
 UNKNOWN_IP = "0.0.0.0"  # noqa: S104
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address: ``REMOTE_ADDR``, unless the site names a trusted proxy's
-    header in django-ratelimit's ``RATELIMIT_IP_META_KEY``. None when it is not an IP.
-
-    A comma-separated forwarded header gives its last entry, the one the nearest proxy
-    wrote; the entries before it are the client's to forge.
-    """
-    meta_key = getattr(django_settings, "RATELIMIT_IP_META_KEY", None)
-    value: Any
-    if not meta_key:
-        value = request.META.get("REMOTE_ADDR")
-    elif callable(meta_key):
-        value = meta_key(request)
-    elif "." in meta_key:
-        value = import_string(meta_key)(request)
-    else:
-        value = request.META.get(meta_key)
-    if not isinstance(value, str):
-        return None
-    return normalize_ip(value.rsplit(",", 1)[-1])
 
 
 def _network(ip: str | None) -> str:

@@ -20,7 +20,6 @@ takes writes, never to a replica; the access tokens' view of a session's state l
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import sys
 import uuid
@@ -39,7 +38,8 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
-from . import queries, state, tokens
+from . import queries, security, state, tokens
+from .clients import ClientInfo
 from .conf import settings
 from .dpop import Proof
 from .exceptions import ExpiredToken, InvalidDPoPProof, InvalidToken, ReusedToken, RevokedToken
@@ -72,7 +72,6 @@ __all__ = [
     "rotate_decoded",
 ]
 
-USER_AGENT_MAX_LENGTH = 512
 DEVICE_NAME_MAX_LENGTH = 64
 
 
@@ -87,33 +86,6 @@ def _from_ts(ts: int) -> datetime:
 
 def _seconds(delta: timedelta) -> int:
     return int(delta.total_seconds())
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """What is recorded of the client that logs in or refreshes."""
-
-    ip_address: str | None = None
-    user_agent: str = ""
-
-    @classmethod
-    def clean(cls, ip_address: str | None, user_agent: str | None) -> ClientInfo:
-        """A ClientInfo whose address is a valid IP (or None) and whose agent fits its column."""
-        return cls(normalize_ip(ip_address), (user_agent or "")[:USER_AGENT_MAX_LENGTH])
-
-
-def normalize_ip(value: str | None) -> str | None:
-    """``value`` as a canonical IP address without an IPv6 zone, or None."""
-    if not value:
-        return None
-    try:
-        address = ipaddress.ip_address(value.strip().split("%", 1)[0])
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        # A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d: they are IPv4.
-        return str(address.ipv4_mapped)
-    return str(address)
 
 
 @dataclass(frozen=True)
@@ -544,6 +516,9 @@ def _answer_old_token(
             )
     if revoke(session, RevokeReason.REUSE, request=request):
         # Once per theft, not once per request of a race.
+        security.record(
+            "refresh_token_reused", request=request, user_id=session.user_id, session_id=sid
+        )
         refresh_token_reused.send(
             sender=RefreshToken, user=session.user, session=session, request=request
         )
@@ -573,6 +548,13 @@ def is_session_revoked(sid: str) -> bool:
 
 def _send_revoked(sessions: Iterable[RefreshToken], reason: str, request: Any) -> None:
     for session in sessions:
+        security.record(
+            "session_revoked",
+            request=request,
+            user_id=session.user_id,
+            session_id=session.pk,
+            reason=reason,
+        )
         session_revoked.send(
             sender=RefreshToken,
             user=session.user,

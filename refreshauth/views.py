@@ -23,8 +23,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from . import ratelimit, sessions, tokens
+from . import clients, ratelimit, security, sessions, tokens
 from .authentication import AccessTokenAuthentication, request_proof
+from .clients import ClientInfo
 from .conf import settings, urls_prefix
 from .exceptions import (
     InvalidCredentials,
@@ -82,6 +83,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         elif isinstance(exc, InvalidDPoPProof):
             status_code = 400  # RFC 9449 §5.3, in RFC 6749 §5.2's shape
             data["error"] = exc.code
+            request = context.get("request")
+            security.record(
+                "dpop_proof_refused",
+                request=getattr(request, "_request", None),
+                reason=exc.detail,
+            )
         else:
             status_code = 401
         if status_code == 401 and getattr(view, "oauth_errors", False):
@@ -178,10 +185,8 @@ class RefreshAuthAPIView(APIView):
             return None
         return request_proof(request._request)
 
-    def client(self, request: Request) -> sessions.ClientInfo:
-        return sessions.ClientInfo.clean(
-            ratelimit.client_ip(request._request), request.META.get("HTTP_USER_AGENT")
-        )
+    def client(self, request: Request) -> ClientInfo:
+        return clients.from_request(request._request)
 
     def validated(
         self, serializer_class: type[Any], request: Request, data: Any = None
@@ -259,7 +264,11 @@ class LoginView(RefreshAuthAPIView):
         username_field = get_user_model().USERNAME_FIELD
         username, password = data[username_field], data["password"]
         http_request: HttpRequest = request._request
-        ratelimit.check_login(http_request, username)
+        try:
+            ratelimit.check_login(http_request, username)
+        except RateLimited:
+            security.record("login_rate_limited", request=http_request)
+            raise
         user = authenticate(http_request, **{username_field: username, "password": password})
         if user is None or not getattr(user, "is_active", True):
             raise InvalidCredentials()  # counted as a failure by check_login()

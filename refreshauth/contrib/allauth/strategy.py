@@ -29,7 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError, router
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from refreshauth import ratelimit, sessions, tokens
+from refreshauth import clients, ratelimit, sessions, tokens
 from refreshauth.exceptions import RateLimited, ServiceUnavailable, TokenError
 from refreshauth.models import RefreshToken
 
@@ -66,13 +66,11 @@ def is_live(sid: uuid.UUID) -> bool:
     return RefreshToken.objects.live().using(alias).filter(pk=sid).exists()
 
 
-def client_info(request: HttpRequest | None) -> sessions.ClientInfo:
+def client_info(request: HttpRequest | None) -> clients.ClientInfo:
     """The client's address and user agent, read as refreshauth's own views read them."""
     if request is None:
-        return sessions.ClientInfo()
-    return sessions.ClientInfo.clean(
-        ratelimit.client_ip(request), request.META.get("HTTP_USER_AGENT")
-    )
+        return clients.ClientInfo()
+    return clients.from_request(request)
 
 
 def _unavailable(error: ServiceUnavailable) -> ImmediateHttpResponse:
