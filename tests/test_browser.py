@@ -457,6 +457,60 @@ def test_revoking_a_session_in_another_browser_logs_it_out(server: Running, brow
         theirs.close()
 
 
+def test_both_tokens_in_cookies_across_tabs(server: Running, context: Any) -> None:
+    """The demo's backend-for-frontend mode, where the project mounts one: no token in
+    JavaScript, CSRF on unsafe methods, one refresh across tabs, logout everywhere."""
+    if server.server.get("/bff/auth/csrf/").status != 204:
+        pytest.skip("the example project has no mount with both tokens in cookies")
+    page = context.new_page()
+    page.goto(server.base_url + "/")
+    page.evaluate("localStorage.setItem('demo:bff', '1')")
+    page.close()
+    tabs = [open_tab(context, server, "logged-out")]
+    assert tabs[0].is_checked("#bff-toggle")
+    log_in(tabs[0])
+    tabs += [open_tab(context, server, "logged-in") for _ in range(2)]
+    access = [c for c in context.cookies() if c["name"] == "access_token"]
+    assert access and access[0]["httpOnly"]
+    assert tabs[0].evaluate("window.demo.auth.getAccessToken()") is None
+    assert tabs[0].evaluate("window.demo.auth.status().accessCookie") is True
+    refreshes = [responses(tab, "/bff/auth/refresh/") for tab in tabs]
+    seconds = 3 * ACCESS_SECONDS
+    statuses = []
+    for tab in tabs:
+        tab.evaluate(
+            """(seconds) => {
+                const until = Date.now() + seconds * 1000;
+                const statuses = [];
+                const loop = async () => {
+                    while (Date.now() < until) {
+                        statuses.push((await window.demo.auth.fetch("/api/me/")).status);
+                        await new Promise((resolve) => setTimeout(resolve, 50));
+                    }
+                };
+                window.hammer = { done: false };
+                loop().then(() => { window.hammer = { done: true, statuses }; });
+            }""",
+            seconds,
+        )
+    for tab in tabs:
+        tab.wait_for_function("window.hammer.done", timeout=(seconds + 30) * 1000)
+        statuses += tab.evaluate("window.hammer.statuses")
+    assert set(statuses) == {200}
+    all_refreshes = [status for tab_refreshes in refreshes for status in tab_refreshes]
+    assert set(all_refreshes) == {200} and len(all_refreshes) <= seconds / (ACCESS_SECONDS - 1) + 2
+    # An unsafe method carries the CSRF token the client reads from its cookie.
+    posted = tabs[1].evaluate(
+        "window.demo.auth.logoutAll({ keepCurrent: true }).then(() => 'ok', (e) => e.message)"
+    )
+    assert posted == "ok"
+    assert not [s for s in server.sessions() if s["revoke_reason"] == "reuse"]
+    tabs[2].click("#logout-button")
+    for tab in tabs:
+        tab.wait_for_selector("body[data-state=logged-out]")
+    assert not [c for c in context.cookies() if c["name"] in ("access_token", "refresh_token")]
+
+
 @pytest.mark.parametrize(("width", "height", "name"), [(1280, 900, "1280"), (390, 844, "phone")])
 def test_the_demo_page_fits_the_screen(
     server: Running, browser: Any, tmp_path: Path, width: int, height: int, name: str

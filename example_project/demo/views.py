@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, JsonResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views import View
 from django.views.generic import TemplateView
 from rest_framework import serializers
@@ -57,6 +57,10 @@ class DemoPage(TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["auth_prefix"] = reverse("refreshauth_cookie:login")[: -len("login/")]
+        try:  # a mount with both tokens in cookies, where the project has one
+            context["bff_prefix"] = reverse("refreshauth_bff:login")[: -len("login/")]
+        except NoReverseMatch:
+            context["bff_prefix"] = ""
         context["me_url"] = reverse("me")
         context["steal_url"] = reverse("demo-steal") if settings.DEMO_THEFT else ""
         lifetime = refreshauth_settings.ACCESS_TOKEN_LIFETIME

@@ -28,6 +28,8 @@ const prefs = {
   set: (name, on) => localStorage.setItem("demo:" + name, on ? "1" : "0"),
 };
 const dpopAvailable = page.dpopMode && page.dpopMode !== "off";
+// Both tokens in cookies, on the project's backend-for-frontend mount when it has one.
+const bffMode = () => Boolean(page.bff) && prefs.get("bff", false);
 
 // --- the log, shared by every tab of this page ---
 
@@ -81,8 +83,11 @@ function log(kind, text) {
 logChannel.onmessage = (message) => show(message.data);
 
 const path = (url) => {
-  const parsed = new URL(url, location.href);
-  return parsed.pathname.startsWith(page.auth) ? parsed.pathname.slice(page.auth.length) : parsed.pathname;
+  const { pathname } = new URL(url, location.href);
+  for (const prefix of [page.auth, page.bff]) {
+    if (prefix && pathname.startsWith(prefix)) return pathname.slice(prefix.length);
+  }
+  return pathname;
 };
 
 // --- the client ---
@@ -92,8 +97,9 @@ let auth = null;
 function connect() {
   if (auth) auth.close();
   auth = createClient({
-    baseUrl: page.auth,
+    baseUrl: bffMode() ? page.bff : page.auth,
     transport: "cookie",
+    accessToken: bffMode() ? "cookie" : "memory",
     dpop: dpopAvailable && prefs.get("dpop", false),
     refreshAhead: prefs.get("ahead", true) ? undefined : false,
     tab: TAB,
@@ -205,7 +211,8 @@ async function showApp() {
   $("login-view").hidden = true;
   $("login-error").textContent = "";
   for (const card of document.querySelectorAll(".app-only")) card.hidden = false;
-  $("steal-button").disabled = !page.steal;
+  // The thief lives under the refresh cookie's path of the default mount.
+  $("steal-button").disabled = !page.steal || bffMode();
   $("theft-off").hidden = Boolean(page.steal);
   shownAt = Date.now();
   await Promise.all([me().catch(() => {}), loadSessions().catch(() => {})]);
@@ -216,7 +223,7 @@ let thumbprint = null;
 function describeToken() {
   const status = auth.status();
   const type = $("token-type");
-  type.textContent = status.tokenType || "none";
+  type.textContent = (status.tokenType || "none") + (status.accessCookie ? " · HttpOnly cookie" : "");
   type.className = "badge" + (status.tokenType === "DPoP" ? " dpop" : "");
   if (status.tokenType === "DPoP" && thumbprint === null) {
     thumbprint = "";
@@ -421,6 +428,13 @@ $("dpop-note").textContent = dpopAvailable
 $("dpop-toggle").addEventListener("change", (event) => {
   prefs.set("dpop", event.target.checked);
   thumbprint = null;
+  connect();
+});
+$("bff-choice").hidden = !page.bff;
+$("bff-note").hidden = !page.bff;
+$("bff-toggle").checked = bffMode();
+$("bff-toggle").addEventListener("change", (event) => {
+  prefs.set("bff", event.target.checked);
   connect();
 });
 $("tab-name").textContent = TAB;
