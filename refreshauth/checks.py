@@ -1,5 +1,9 @@
 """System checks for the ``REFRESHAUTH`` setting.
 
+What a setting's value alone must be (its kind, and a rule such as "positive" or "one
+of") is written beside its default in ``refreshauth.conf.Settings`` and reported here;
+what needs another setting, another module or the rest of the project is written here.
+
 | id | what |
 |---|---|
 | E001 | ``REFRESHAUTH`` is not a dict |
@@ -36,8 +40,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -46,10 +49,9 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 
 from . import tokens
-from .conf import DEFAULTS, urls_prefix
+from .conf import SETTINGS, Setting, Settings, urls_prefix
 
 Messages = list[checks.CheckMessage]
-RATE_RE = re.compile(r"^\d+/\d*[smhd]$", re.IGNORECASE)
 LOCAL_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
@@ -63,74 +65,6 @@ GRACE_WARNING = timedelta(seconds=60)
 CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 
 
-def _is_str_or_bytes(value: Any) -> bool:
-    return isinstance(value, str | bytes)
-
-
-def _optional(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda value: value is None or test(value)
-
-
-def _list_of_keys(value: Any) -> bool:
-    return isinstance(value, list | tuple) and all(_is_str_or_bytes(v) for v in value)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "ACCESS_TOKEN_LIFETIME": (lambda v: isinstance(v, timedelta), "a timedelta"),
-    "REFRESH_TOKEN_LIFETIME": (lambda v: isinstance(v, timedelta), "a timedelta"),
-    "SESSION_MAX_LIFETIME": (_optional(lambda v: isinstance(v, timedelta)), "a timedelta or None"),
-    "REUSE_GRACE_PERIOD": (lambda v: isinstance(v, timedelta), "a timedelta"),
-    "ACCESS_TOKEN_SECRET": (_optional(_is_str_or_bytes), "a str, bytes or None"),
-    "REFRESH_TOKEN_SECRET": (_optional(_is_str_or_bytes), "a str, bytes or None"),
-    "ACCESS_TOKEN_SECRET_FALLBACKS": (_optional(_list_of_keys), "a list of str or bytes"),
-    "REFRESH_TOKEN_SECRET_FALLBACKS": (_optional(_list_of_keys), "a list of str or bytes"),
-    "ACCESS_TOKEN_PRIVATE_KEY": (_optional(_is_str_or_bytes), "a PEM str, bytes or None"),
-    "ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS": (_list_of_keys, "a list of PEM keys"),
-    "ALGORITHM": (lambda v: isinstance(v, str), "a str"),
-    "ISSUER": (_optional(lambda v: isinstance(v, str)), "a str or None"),
-    "AUDIENCE": (
-        _optional(
-            lambda v: (
-                isinstance(v, str)
-                or (isinstance(v, list | tuple) and all(isinstance(a, str) for a in v))
-            )
-        ),
-        "a str, a list of str or None",
-    ),
-    "LEEWAY": (lambda v: isinstance(v, timedelta), "a timedelta"),
-    "USER_ID_FIELD": (lambda v: isinstance(v, str), "a str"),
-    "EXTRA_CLAIMS": (_optional(lambda v: isinstance(v, str)), "a dotted path or None"),
-    "MAX_SESSIONS_PER_USER": (_optional(_is_int), "an int or None"),
-    "LOGIN_RATE": (_optional(lambda v: isinstance(v, str)), "a rate such as '5/m', or None"),
-    "LOGIN_ACCOUNT_RATE": (
-        _optional(lambda v: isinstance(v, str)),
-        "a rate such as '100/h', or None",
-    ),
-    "REFRESH_RATE": (_optional(lambda v: isinstance(v, str)), "a rate such as '30/m', or None"),
-    "REFRESH_TOKEN_TRANSPORT": (lambda v: isinstance(v, str), "a str"),
-    "REFRESH_COOKIE_NAME": (lambda v: isinstance(v, str) and bool(v), "a non-empty str"),
-    "REFRESH_COOKIE_SECURE": (lambda v: isinstance(v, bool), "a bool"),
-    "REFRESH_COOKIE_SAMESITE": (_optional(lambda v: isinstance(v, str)), "a str or None"),
-    "REFRESH_COOKIE_PATH": (_optional(lambda v: isinstance(v, str)), "a str or None"),
-    "REFRESH_COOKIE_DOMAIN": (_optional(lambda v: isinstance(v, str)), "a str or None"),
-    "REVOKE_ACCESS_TOKENS": (lambda v: isinstance(v, bool), "a bool"),
-    "CACHE_ALIAS": (lambda v: isinstance(v, str), "a str"),
-    "SESSION_CACHE_TTL": (lambda v: isinstance(v, timedelta), "a timedelta"),
-    "DPOP": (lambda v: isinstance(v, str), "a str"),
-    "DPOP_ALGORITHMS": (
-        lambda v: isinstance(v, list | tuple) and all(isinstance(a, str) for a in v),
-        "a list of str",
-    ),
-    "DPOP_PROOF_MAX_AGE": (lambda v: isinstance(v, timedelta), "a timedelta"),
-}
-DPOP_MODES = ("off", "allowed", "required")
-DPOP_MAX_PROOF_AGE = timedelta(minutes=5)
-
-
 def _error(id_: int, msg: str, hint: str | None = None) -> checks.Error:
     return checks.Error(msg, hint=hint, id=f"refreshauth.E{id_:03d}")
 
@@ -139,34 +73,57 @@ def _warning(id_: int, msg: str, hint: str | None = None) -> checks.Warning:
     return checks.Warning(msg, hint=hint, id=f"refreshauth.W{id_:03d}")
 
 
-def _config() -> tuple[dict[str, Any], Messages]:
-    """The merged settings, or the errors that keep them from being read."""
+class Checked(Settings):
+    """The settings as the checks across settings see them: a value that failed its own
+    check (kind or rule) reads as its default and is not ``valid()``."""
+
+    def __init__(self, values: dict[str, Any], invalid: Collection[str]) -> None:
+        super().__init__(values)
+        self.invalid = invalid
+
+    def valid(self, *settings: Setting[Any]) -> bool:
+        return not any(setting.name in self.invalid for setting in settings)
+
+
+def _value_error(setting: Setting[Any], value: Any) -> checks.Error | None:
+    """The first of ``setting``'s own checks that ``value`` fails: its kind, then its rules."""
+    key = f"REFRESHAUTH[{setting.name!r}]"
+    if not setting.kind.test(value):
+        return _error(3, f"{key} must be {setting.kind.description}, not {value!r}.")
+    for rule in setting.rules:
+        if not rule.test(value):
+            return _error(rule.error, f"{key} {rule.message}, not {value!r}.", rule.hint)
+    return None
+
+
+def _config() -> tuple[Checked | None, Messages]:
+    """The settings for the checks across settings, after each value's own checks."""
     raw = getattr(django_settings, "REFRESHAUTH", {})
     if not isinstance(raw, dict):
-        return {}, [_error(1, "REFRESHAUTH must be a dict.")]
-    errors: Messages = []
-    for key in sorted(set(raw) - set(DEFAULTS)):
-        errors.append(
-            _error(2, f"REFRESHAUTH has an unknown key {key!r}.", hint="Check its spelling.")
-        )
-    merged = {**DEFAULTS, **{k: v for k, v in raw.items() if k in DEFAULTS}}
-    for key, (test, expected) in TYPES.items():
-        if not test(merged[key]):
-            errors.append(
-                _error(3, f"REFRESHAUTH[{key!r}] must be {expected}, not {merged[key]!r}.")
-            )
-            merged[key] = DEFAULTS[key]
-    return merged, errors
+        return None, [_error(1, "REFRESHAUTH must be a dict.")]
+    errors: Messages = [
+        _error(2, f"REFRESHAUTH has an unknown key {key!r}.", hint="Check its spelling.")
+        for key in sorted(set(raw) - set(SETTINGS))
+    ]
+    values: dict[str, Any] = {}
+    invalid: set[str] = set()
+    for name, setting in SETTINGS.items():
+        values[name] = raw.get(name, setting.default)
+        error = _value_error(setting, values[name])
+        if error is not None:
+            errors.append(error)
+            invalid.add(name)
+            values[name] = setting.default
+    return Checked(values, invalid), errors
 
 
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> Messages:
     config, errors = _config()
-    if not config:
+    if config is None:
         return errors
     errors += _check_lifetimes(config)
     errors += _check_keys(config)
-    errors += _check_rates(config)
-    errors += _check_cookie(config)
+    errors += _check_cookies(config)
     errors += _check_references(config)
     errors += _check_dpop(config)
     return errors
@@ -180,14 +137,11 @@ def _has_cryptography() -> bool:
     return True
 
 
-def _check_dpop(c: dict[str, Any]) -> Messages:
+def _check_dpop(c: Checked) -> Messages:
     from . import dpop
 
     errors: Messages = []
-    if c["DPOP"] not in DPOP_MODES:
-        errors.append(_error(20, f"DPOP must be one of {DPOP_MODES}, not {c['DPOP']!r}."))
-        return errors
-    if c["DPOP"] != "off" and not _has_cryptography():
+    if c.DPOP != "off" and not _has_cryptography():
         errors.append(
             _error(
                 21,
@@ -195,8 +149,8 @@ def _check_dpop(c: dict[str, Any]) -> Messages:
                 hint="pip install refreshauth[crypto]",
             )
         )
-    refused = [a for a in c["DPOP_ALGORITHMS"] if a not in dpop.SUPPORTED_ALGORITHMS]
-    if refused or not c["DPOP_ALGORITHMS"]:
+    refused = [a for a in c.DPOP_ALGORITHMS if a not in dpop.SUPPORTED_ALGORITHMS]
+    if refused or not c.DPOP_ALGORITHMS:
         errors.append(
             _error(
                 22,
@@ -204,39 +158,21 @@ def _check_dpop(c: dict[str, Any]) -> Messages:
                 f"{sorted(dpop.SUPPORTED_ALGORITHMS)}; refused: {refused or 'an empty list'}.",
             )
         )
-    age = c["DPOP_PROOF_MAX_AGE"]
-    if age <= timedelta(0) or age > DPOP_MAX_PROOF_AGE:
-        errors.append(
-            _error(
-                23,
-                "DPOP_PROOF_MAX_AGE must be positive and at most 5 minutes: a proof is "
-                "made for one request, now.",
-            )
-        )
     return errors
 
 
-def _check_lifetimes(c: dict[str, Any]) -> Messages:
+def _check_lifetimes(c: Checked) -> Messages:
     errors: Messages = []
-    zero = timedelta(0)
-    for key in (
-        "ACCESS_TOKEN_LIFETIME",
-        "REFRESH_TOKEN_LIFETIME",
-        "SESSION_MAX_LIFETIME",
-        "SESSION_CACHE_TTL",
-    ):
-        if c[key] is not None and c[key] <= zero:
-            errors.append(_error(4, f"REFRESHAUTH[{key!r}] must be positive."))
-    if c["LEEWAY"] < zero:
-        errors.append(_error(4, "REFRESHAUTH['LEEWAY'] must not be negative."))
-    if errors:
+    if not c.valid(Settings.ACCESS_TOKEN_LIFETIME):
         return errors
-    if c["ACCESS_TOKEN_LIFETIME"] >= c["REFRESH_TOKEN_LIFETIME"]:
+    if c.valid(Settings.REFRESH_TOKEN_LIFETIME) and (
+        c.ACCESS_TOKEN_LIFETIME >= c.REFRESH_TOKEN_LIFETIME
+    ):
         errors.append(
             _error(5, "ACCESS_TOKEN_LIFETIME must be shorter than REFRESH_TOKEN_LIFETIME.")
         )
-    grace = c["REUSE_GRACE_PERIOD"]
-    if grace < zero or grace >= c["ACCESS_TOKEN_LIFETIME"]:
+    grace = c.REUSE_GRACE_PERIOD
+    if grace < timedelta(0) or grace >= c.ACCESS_TOKEN_LIFETIME:
         errors.append(
             _error(
                 10,
@@ -270,8 +206,8 @@ def _secret_length_errors(name: str, value: Any, algorithm: str) -> Messages:
     return []
 
 
-def _check_keys(c: dict[str, Any]) -> Messages:
-    algorithm = c["ALGORITHM"]
+def _check_keys(c: Checked) -> Messages:
+    algorithm = c.ALGORITHM
     if algorithm not in tokens.SUPPORTED_ALGORITHMS:
         return [
             _error(
@@ -283,11 +219,11 @@ def _check_keys(c: dict[str, Any]) -> Messages:
     errors: Messages = []
     refresh_alg = tokens.refresh_algorithm(algorithm)
     if algorithm in tokens.HMAC_ALGORITHMS:
-        errors += _secret_length_errors("ACCESS_TOKEN_SECRET", c["ACCESS_TOKEN_SECRET"], algorithm)
+        errors += _secret_length_errors("ACCESS_TOKEN_SECRET", c.ACCESS_TOKEN_SECRET, algorithm)
         errors += _secret_length_errors(
-            "ACCESS_TOKEN_SECRET_FALLBACKS", c["ACCESS_TOKEN_SECRET_FALLBACKS"] or [], algorithm
+            "ACCESS_TOKEN_SECRET_FALLBACKS", c.ACCESS_TOKEN_SECRET_FALLBACKS or [], algorithm
         )
-        if c["ACCESS_TOKEN_PRIVATE_KEY"] or c["ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS"]:
+        if c.ACCESS_TOKEN_PRIVATE_KEY or c.ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS:
             errors.append(
                 _error(
                     12,
@@ -297,19 +233,19 @@ def _check_keys(c: dict[str, Any]) -> Messages:
             )
     else:
         errors += _check_private_keys(c, algorithm)
-    errors += _secret_length_errors("REFRESH_TOKEN_SECRET", c["REFRESH_TOKEN_SECRET"], refresh_alg)
+    errors += _secret_length_errors("REFRESH_TOKEN_SECRET", c.REFRESH_TOKEN_SECRET, refresh_alg)
     errors += _secret_length_errors(
-        "REFRESH_TOKEN_SECRET_FALLBACKS", c["REFRESH_TOKEN_SECRET_FALLBACKS"] or [], refresh_alg
+        "REFRESH_TOKEN_SECRET_FALLBACKS", c.REFRESH_TOKEN_SECRET_FALLBACKS or [], refresh_alg
     )
-    access, refresh = c["ACCESS_TOKEN_SECRET"], c["REFRESH_TOKEN_SECRET"]
+    access, refresh = c.ACCESS_TOKEN_SECRET, c.REFRESH_TOKEN_SECRET
     if access is not None and refresh is not None:
         if tokens._as_bytes(access) == tokens._as_bytes(refresh):
             errors.append(_error(6, "ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ."))
     return errors
 
 
-def _check_private_keys(c: dict[str, Any], algorithm: str) -> Messages:
-    if not c["ACCESS_TOKEN_PRIVATE_KEY"]:
+def _check_private_keys(c: Checked, algorithm: str) -> Messages:
+    if not c.ACCESS_TOKEN_PRIVATE_KEY:
         return [
             _error(
                 11,
@@ -317,7 +253,7 @@ def _check_private_keys(c: dict[str, Any], algorithm: str) -> Messages:
                 hint="A PEM private key for that algorithm.",
             )
         ]
-    for pem in [c["ACCESS_TOKEN_PRIVATE_KEY"], *c["ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS"]]:
+    for pem in [c.ACCESS_TOKEN_PRIVATE_KEY, *c.ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS]:
         try:
             tokens._asymmetric_key(pem, algorithm)
         except Exception as exc:  # PyJWT and cryptography raise many kinds
@@ -331,38 +267,15 @@ def _check_private_keys(c: dict[str, Any], algorithm: str) -> Messages:
     return []
 
 
-def _check_rates(c: dict[str, Any]) -> Messages:
-    return [
-        _error(13, f"REFRESHAUTH[{key!r}] {c[key]!r} is not a rate such as '5/m' or '100/h'.")
-        for key in ("LOGIN_RATE", "LOGIN_ACCOUNT_RATE", "REFRESH_RATE")
-        if c[key] is not None and not RATE_RE.match(c[key])
-    ]
-
-
-def _check_cookie(c: dict[str, Any]) -> Messages:
+def _check_cookies(c: Checked) -> Messages:
     errors: Messages = []
-    transport = c["REFRESH_TOKEN_TRANSPORT"]
-    if transport not in ("body", "cookie"):
-        errors.append(
-            _error(8, f"REFRESH_TOKEN_TRANSPORT must be 'body' or 'cookie', not {transport!r}.")
-        )
-    name, secure, samesite = (
-        c["REFRESH_COOKIE_NAME"],
-        c["REFRESH_COOKIE_SECURE"],
-        c["REFRESH_COOKIE_SAMESITE"],
-    )
-    if samesite is not None and samesite not in ("Strict", "Lax", "None"):
-        errors.append(
-            _error(
-                14, f"REFRESH_COOKIE_SAMESITE must be 'Strict', 'Lax' or 'None', not {samesite!r}."
-            )
-        )
-    if samesite == "None" and not secure:
+    name, secure = c.REFRESH_COOKIE_NAME, c.REFRESH_COOKIE_SECURE
+    if c.REFRESH_COOKIE_SAMESITE == "None" and not secure:
         errors.append(_error(14, "Browsers refuse a SameSite=None cookie without Secure."))
-    path = c["REFRESH_COOKIE_PATH"]
+    path = c.REFRESH_COOKIE_PATH
     if path is None:
         path = urls_prefix()
-    if name.startswith("__Host-") and (not secure or path != "/" or c["REFRESH_COOKIE_DOMAIN"]):
+    if name.startswith("__Host-") and (not secure or path != "/" or c.REFRESH_COOKIE_DOMAIN):
         errors.append(
             _error(
                 14,
@@ -372,7 +285,7 @@ def _check_cookie(c: dict[str, Any]) -> Messages:
         )
     if name.startswith("__Secure-") and not secure:
         errors.append(_error(14, "Browsers refuse a __Secure- cookie without Secure."))
-    uses_cookie = transport == "cookie" or _cookie_mount()
+    uses_cookie = c.REFRESH_TOKEN_TRANSPORT == "cookie" or _cookie_mount()
     if uses_cookie and CSRF_MIDDLEWARE not in django_settings.MIDDLEWARE:
         errors.append(
             _error(
@@ -407,31 +320,28 @@ def _cookie_mount() -> bool:
         return False
 
 
-def _check_references(c: dict[str, Any]) -> Messages:
+def _check_references(c: Checked) -> Messages:
     from django.contrib.auth import get_user_model
     from django.utils.module_loading import import_string
 
     errors: Messages = []
-    if c["EXTRA_CLAIMS"]:
+    if c.EXTRA_CLAIMS:
         try:
-            ok = callable(import_string(c["EXTRA_CLAIMS"]))
+            ok = callable(import_string(c.EXTRA_CLAIMS))
         except ImportError:
             ok = False
         if not ok:
             errors.append(
-                _error(15, f"EXTRA_CLAIMS {c['EXTRA_CLAIMS']!r} is not an importable callable.")
+                _error(15, f"EXTRA_CLAIMS {c.EXTRA_CLAIMS!r} is not an importable callable.")
             )
-    field = c["USER_ID_FIELD"]
+    field = c.USER_ID_FIELD
     if field != "pk":
         try:
             get_user_model()._meta.get_field(field)
         except FieldDoesNotExist:
             errors.append(_error(16, f"USER_ID_FIELD {field!r} is not a field of the user model."))
-    if c["CACHE_ALIAS"] not in django_settings.CACHES:
-        errors.append(_error(17, f"CACHE_ALIAS {c['CACHE_ALIAS']!r} is not in CACHES."))
-    limit = c["MAX_SESSIONS_PER_USER"]
-    if limit is not None and limit < 1:
-        errors.append(_error(18, "MAX_SESSIONS_PER_USER must be a positive integer or None."))
+    if c.CACHE_ALIAS not in django_settings.CACHES:
+        errors.append(_error(17, f"CACHE_ALIAS {c.CACHE_ALIAS!r} is not in CACHES."))
     return errors
 
 
@@ -501,13 +411,13 @@ def _check_state_cache(alias: str, rate_alias: str | None) -> Messages:
 
 def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> Messages:
     config, errors = _config()
-    if errors or not config:
+    if errors or config is None:
         return []
     warnings: Messages = []
-    alias = config["CACHE_ALIAS"]
+    alias = config.CACHE_ALIAS
     rate_alias = getattr(django_settings, "RATELIMIT_USE_CACHE", "default")
-    uses_rates = any(config[k] for k in ("LOGIN_RATE", "LOGIN_ACCOUNT_RATE", "REFRESH_RATE"))
-    if config["REVOKE_ACCESS_TOKENS"] and alias in django_settings.CACHES:
+    uses_rates = any((config.LOGIN_RATE, config.LOGIN_ACCOUNT_RATE, config.REFRESH_RATE))
+    if config.REVOKE_ACCESS_TOKENS and alias in django_settings.CACHES:
         warnings += _check_state_cache(alias, rate_alias if uses_rates else None)
     if uses_rates and rate_alias in django_settings.CACHES and _is_local(rate_alias):
         warnings.append(
@@ -518,8 +428,8 @@ def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> Mes
                 hint="Set RATELIMIT_USE_CACHE to a shared cache such as Redis.",
             )
         )
-    if config["ALGORITHM"] in tokens.ASYMMETRIC_ALGORITHMS and not (
-        config["ISSUER"] and config["AUDIENCE"]
+    if config.ALGORITHM in tokens.ASYMMETRIC_ALGORITHMS and not (
+        config.ISSUER and config.AUDIENCE
     ):
         warnings.append(
             _warning(
@@ -528,7 +438,7 @@ def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> Mes
                 "AUDIENCE is not set: a token meant for one service is accepted by another.",
             )
         )
-    if config["REFRESH_TOKEN_TRANSPORT"] == "cookie" and not config["REFRESH_COOKIE_SECURE"]:
+    if config.REFRESH_TOKEN_TRANSPORT == "cookie" and not config.REFRESH_COOKIE_SECURE:
         warnings.append(
             _warning(
                 5, "The refresh cookie is sent over plain HTTP: REFRESH_COOKIE_SECURE is False."
