@@ -19,7 +19,7 @@ what needs another setting, another module or the rest of the project is written
 | E011 | asymmetric ``ALGORITHM`` without a usable ``ACCESS_TOKEN_PRIVATE_KEY`` |
 | E012 | ``ACCESS_TOKEN_PRIVATE_KEY`` set with an HMAC ``ALGORITHM`` |
 | E013 | a rate that django-ratelimit cannot read |
-| E014 | cookie settings a browser would silently refuse |
+| E014 | cookie settings a browser would silently refuse (refresh or access cookie) |
 | E015 | ``EXTRA_CLAIMS`` is not an importable callable |
 | E016 | ``USER_ID_FIELD`` is not a field of the user model |
 | E017 | ``CACHE_ALIAS`` is not in ``CACHES`` |
@@ -29,6 +29,9 @@ what needs another setting, another module or the rest of the project is written
 | E021 | DPoP on without ``cryptography`` installed |
 | E022 | ``DPOP_ALGORITHMS`` empty, or with an unknown or symmetric algorithm |
 | E023 | ``DPOP_PROOF_MAX_AGE`` not positive, or longer than 5 minutes |
+| E024 | ``ACCESS_TOKEN_TRANSPORT`` is neither "header" nor "cookie" |
+| E025 | ``ACCESS_TOKEN_TRANSPORT = "cookie"`` without ``REFRESH_TOKEN_TRANSPORT = "cookie"`` |
+| E026 | ``ACCESS_COOKIE_NAME`` equals ``REFRESH_COOKIE_NAME`` |
 | W001 | ``REUSE_GRACE_PERIOD`` above 60 seconds |
 | W002 | (deploy) the session-state cache ``CACHE_ALIAS`` is local to each process |
 | W003 | (deploy) the rate-limit cache is not shared between processes |
@@ -267,25 +270,77 @@ def _check_private_keys(c: Checked, algorithm: str) -> Messages:
     return []
 
 
-def _check_cookies(c: Checked) -> Messages:
+def _prefix_errors(
+    cookie: str, name: str, path: str | None, path_key: str, c: Checked
+) -> Messages:
+    """Errors for a ``__Host-`` or ``__Secure-`` cookie name that browsers would refuse with
+    the shared ``REFRESH_COOKIE_SECURE`` and ``REFRESH_COOKIE_DOMAIN`` (RFC 6265bis 4.1.3)."""
     errors: Messages = []
-    name, secure = c.REFRESH_COOKIE_NAME, c.REFRESH_COOKIE_SECURE
-    if c.REFRESH_COOKIE_SAMESITE == "None" and not secure:
-        errors.append(_error(14, "Browsers refuse a SameSite=None cookie without Secure."))
-    path = c.REFRESH_COOKIE_PATH
-    if path is None:
-        path = urls_prefix()
-    if name.startswith("__Host-") and (not secure or path != "/" or c.REFRESH_COOKIE_DOMAIN):
+    secure, domain = c.REFRESH_COOKIE_SECURE, c.REFRESH_COOKIE_DOMAIN
+    prefix = name.lower()  # browsers match the prefixes in any letter case
+    if prefix.startswith("__host-") and (not secure or path != "/" or domain):
         errors.append(
             _error(
                 14,
-                "Browsers refuse a __Host- cookie unless it is Secure, has Path=/ and no Domain.",
-                hint="Set REFRESH_COOKIE_PATH to '/' and REFRESH_COOKIE_DOMAIN to None.",
+                f"Browsers refuse the {cookie} cookie {name!r}: a __Host- cookie must be "
+                f"Secure, have Path=/ and no Domain (here Path={path!r}, Domain={domain!r}, "
+                f"Secure={secure}).",
+                hint=f"Set {path_key} to '/', REFRESH_COOKIE_DOMAIN to None and "
+                "REFRESH_COOKIE_SECURE to True.",
             )
         )
-    if name.startswith("__Secure-") and not secure:
-        errors.append(_error(14, "Browsers refuse a __Secure- cookie without Secure."))
-    uses_cookie = c.REFRESH_TOKEN_TRANSPORT == "cookie" or _cookie_mount()
+    if prefix.startswith("__secure-") and not secure:
+        errors.append(
+            _error(
+                14,
+                f"Browsers refuse the {cookie} cookie {name!r}: a __Secure- cookie must be "
+                "Secure.",
+                hint="Set REFRESH_COOKIE_SECURE to True.",
+            )
+        )
+    return errors
+
+
+def _check_cookies(c: Checked) -> Messages:
+    errors: Messages = []
+    if c.REFRESH_COOKIE_SAMESITE == "None" and not c.REFRESH_COOKIE_SECURE:
+        errors.append(_error(14, "Browsers refuse a SameSite=None cookie without Secure."))
+    refresh_path = c.REFRESH_COOKIE_PATH
+    if refresh_path is None:
+        refresh_path = urls_prefix()
+    errors += _prefix_errors(
+        "refresh", c.REFRESH_COOKIE_NAME, refresh_path, "REFRESH_COOKIE_PATH", c
+    )
+    errors += _prefix_errors(
+        "access", c.ACCESS_COOKIE_NAME, c.ACCESS_COOKIE_PATH, "ACCESS_COOKIE_PATH", c
+    )
+    if (
+        c.ACCESS_TOKEN_TRANSPORT == "cookie"
+        and c.valid(Settings.REFRESH_TOKEN_TRANSPORT)
+        and c.REFRESH_TOKEN_TRANSPORT != "cookie"
+    ):
+        errors.append(
+            _error(
+                25,
+                "ACCESS_TOKEN_TRANSPORT 'cookie' needs REFRESH_TOKEN_TRANSPORT 'cookie': the "
+                "access cookie is renewed by refresh/, which then needs the refresh cookie.",
+                hint="Set REFRESH_TOKEN_TRANSPORT to 'cookie', or ACCESS_TOKEN_TRANSPORT to "
+                "'header'.",
+            )
+        )
+    if c.ACCESS_COOKIE_NAME == c.REFRESH_COOKIE_NAME:
+        errors.append(
+            _error(
+                26,
+                f"ACCESS_COOKIE_NAME and REFRESH_COOKIE_NAME are both "
+                f"{c.ACCESS_COOKIE_NAME!r}: each cookie would overwrite or shadow the other.",
+            )
+        )
+    uses_cookie = (
+        c.REFRESH_TOKEN_TRANSPORT == "cookie"
+        or c.ACCESS_TOKEN_TRANSPORT == "cookie"
+        or _cookie_mount()
+    )
     if uses_cookie and CSRF_MIDDLEWARE not in django_settings.MIDDLEWARE:
         errors.append(
             _error(
@@ -439,10 +494,13 @@ def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> Mes
             )
         )
     if config.REFRESH_TOKEN_TRANSPORT == "cookie" and not config.REFRESH_COOKIE_SECURE:
+        cookies = (
+            "The refresh and access cookies are"
+            if config.ACCESS_TOKEN_TRANSPORT == "cookie"
+            else "The refresh cookie is"
+        )
         warnings.append(
-            _warning(
-                5, "The refresh cookie is sent over plain HTTP: REFRESH_COOKIE_SECURE is False."
-            )
+            _warning(5, f"{cookies} sent over plain HTTP: REFRESH_COOKIE_SECURE is False.")
         )
     return warnings
 

@@ -91,6 +91,11 @@ NOT_NEGATIVE: Rule[timedelta] = Rule(4, lambda v: v >= ZERO, "must not be negati
 RATE: Rule[str | None] = Rule(
     13, lambda v: v is None or bool(RATE_RE.match(v)), "must be a rate such as '5/m' or '100/h'"
 )
+COOKIE_PATH: Rule[str | None] = Rule(
+    14,
+    lambda v: v is None or v.startswith("/"),
+    "must start with '/' (browsers ignore any other cookie Path)",
+)
 
 
 class Setting(Generic[T]):
@@ -157,15 +162,18 @@ class Settings:
     LOGIN_RATE = Setting("5/m", optional(TEXT), RATE)
     LOGIN_ACCOUNT_RATE = Setting("100/h", optional(TEXT), RATE)
     REFRESH_RATE = Setting("30/m", optional(TEXT), RATE)
-    # Cookie transport
+    # Cookie transport (the access cookie shares SECURE, SAMESITE and DOMAIN)
     REFRESH_TOKEN_TRANSPORT = Setting("body", TEXT, one_of(8, "body", "cookie"))
     REFRESH_COOKIE_NAME = Setting("refresh_token", NAME)
     REFRESH_COOKIE_SECURE = Setting(True, FLAG)
     REFRESH_COOKIE_SAMESITE = Setting(
         "Strict", optional(TEXT), one_of(14, "Strict", "Lax", "None", None)
     )
-    REFRESH_COOKIE_PATH = Setting(None, optional(TEXT))  # None: the URL prefix
+    REFRESH_COOKIE_PATH = Setting(None, optional(TEXT), COOKIE_PATH)  # None: the URL prefix
     REFRESH_COOKIE_DOMAIN = Setting(None, optional(TEXT))
+    ACCESS_TOKEN_TRANSPORT = Setting("header", TEXT, one_of(24, "header", "cookie"))
+    ACCESS_COOKIE_NAME = Setting("access_token", NAME)
+    ACCESS_COOKIE_PATH = Setting("/", TEXT, COOKIE_PATH)
     # Revocation of access tokens
     REVOKE_ACCESS_TOKENS = Setting(True, FLAG)
     CACHE_ALIAS = Setting("default", TEXT)

@@ -103,6 +103,50 @@ def test_manage_py_check_is_clean(settings: Any) -> None:
         ({"DPOP_PROOF_MAX_AGE": timedelta(0)}, ["refreshauth.E023"]),
         ({"DPOP_PROOF_MAX_AGE": timedelta(minutes=6)}, ["refreshauth.E023"]),
         ({"REUSE_GRACE_PERIOD": timedelta(seconds=90)}, ["refreshauth.W001"]),
+        ({"REFRESH_COOKIE_PATH": "api/auth/"}, ["refreshauth.E014"]),
+        ({"ACCESS_TOKEN_TRANSPORT": True}, ["refreshauth.E003"]),
+        ({"ACCESS_TOKEN_TRANSPORT": "body"}, ["refreshauth.E024"]),
+        ({"ACCESS_TOKEN_TRANSPORT": "cookie"}, ["refreshauth.E025"]),
+        (
+            {"ACCESS_TOKEN_TRANSPORT": "cookie", "REFRESH_TOKEN_TRANSPORT": "body"},
+            ["refreshauth.E025"],
+        ),
+        (
+            {"ACCESS_TOKEN_TRANSPORT": "cookie", "REFRESH_TOKEN_TRANSPORT": "header"},
+            ["refreshauth.E008"],
+        ),
+        ({"ACCESS_COOKIE_NAME": ""}, ["refreshauth.E003"]),
+        ({"ACCESS_COOKIE_PATH": None}, ["refreshauth.E003"]),
+        ({"ACCESS_COOKIE_PATH": "api/"}, ["refreshauth.E014"]),
+        (
+            {"ACCESS_COOKIE_NAME": "__Host-at", "ACCESS_COOKIE_PATH": "/api/"},
+            ["refreshauth.E014"],
+        ),
+        (
+            {"ACCESS_COOKIE_NAME": "__host-at", "ACCESS_COOKIE_PATH": "/api/"},
+            ["refreshauth.E014"],
+        ),
+        (
+            {"ACCESS_COOKIE_NAME": "__Host-at", "REFRESH_COOKIE_SECURE": False},
+            ["refreshauth.E014"],
+        ),
+        (
+            {"ACCESS_COOKIE_NAME": "__Host-at", "REFRESH_COOKIE_DOMAIN": "example.com"},
+            ["refreshauth.E014"],
+        ),
+        (
+            {"ACCESS_COOKIE_NAME": "__Secure-at", "REFRESH_COOKIE_SECURE": False},
+            ["refreshauth.E014"],
+        ),
+        ({"ACCESS_COOKIE_NAME": "refresh_token"}, ["refreshauth.E026"]),
+        (
+            {"ACCESS_COOKIE_NAME": "__Host-t", "REFRESH_COOKIE_NAME": "__Host-t"},
+            ["refreshauth.E014", "refreshauth.E026"],
+        ),
+        (
+            {"ACCESS_TOKEN_LIFETIME": 900, "REFRESH_TOKEN_LIFETIME": timedelta(0)},
+            ["refreshauth.E003", "refreshauth.E004"],
+        ),
     ],
 )
 def test_misconfiguration_ids(settings: Any, value: Any, expected: list[str]) -> None:
@@ -118,6 +162,20 @@ def test_misconfiguration_ids(settings: Any, value: Any, expected: list[str]) ->
         {"REUSE_GRACE_PERIOD": timedelta(seconds=60)},
         {"LOGIN_RATE": None, "REFRESH_RATE": "10/5m"},
         {"USER_ID_FIELD": "username", "EXTRA_CLAIMS": "tests.test_sessions.extra_claims"},
+        {"REFRESH_TOKEN_TRANSPORT": "cookie", "ACCESS_TOKEN_TRANSPORT": "cookie"},
+        {"ACCESS_COOKIE_NAME": "__Host-at"},
+        {
+            "REFRESH_COOKIE_NAME": "__Host-rt",
+            "REFRESH_COOKIE_PATH": "/",
+            "ACCESS_COOKIE_PATH": "/",
+        },
+        {
+            "ACCESS_COOKIE_NAME": "__Secure-at",
+            "ACCESS_COOKIE_PATH": "/api/",
+            "REFRESH_COOKIE_DOMAIN": "example.com",
+            "REFRESH_COOKIE_SAMESITE": "Lax",
+        },
+        {"REFRESH_COOKIE_SAMESITE": None, "REFRESH_COOKIE_PATH": "/api/auth/"},
     ],
 )
 def test_valid_configurations_are_clean(settings: Any, value: dict[str, Any]) -> None:
@@ -131,6 +189,8 @@ def test_cookie_transport_needs_the_csrf_middleware(settings: Any) -> None:
     assert ids(settings, {"REFRESH_TOKEN_TRANSPORT": "cookie"}) == []
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "csrf" not in m.lower()]
     assert ids(settings, {"REFRESH_TOKEN_TRANSPORT": "cookie"}) == ["refreshauth.E019"]
+    both = {"REFRESH_TOKEN_TRANSPORT": "cookie", "ACCESS_TOKEN_TRANSPORT": "cookie"}
+    assert ids(settings, both) == ["refreshauth.E019"]
     assert ids(settings, {}) == []
 
 
@@ -200,6 +260,9 @@ def test_insecure_cookie_is_a_deploy_warning(settings: Any) -> None:
     value = {**OWN_CACHE, "REFRESH_TOKEN_TRANSPORT": "cookie", "REFRESH_COOKIE_SECURE": False}
     assert ids(settings, value) == []
     assert ids(settings, value, deploy=True) == ["refreshauth.W005"]
+    both = {**value, "ACCESS_TOKEN_TRANSPORT": "cookie"}
+    assert ids(settings, both) == []
+    assert ids(settings, both, deploy=True) == ["refreshauth.W005"]
 
 
 def test_dpop_without_cryptography_is_an_error(
@@ -211,3 +274,22 @@ def test_dpop_without_cryptography_is_an_error(
     monkeypatch.setitem(sys.modules, "cryptography", None)  # an import of it fails
     assert ids(settings, {"DPOP": "required"}) == ["refreshauth.E021"]
     assert ids(settings, {"DPOP": "off"}) == []
+
+
+def test_messages_name_the_setting_and_the_value(settings: Any) -> None:
+    settings.CACHES = LOCMEM
+    settings.REFRESHAUTH = {"ACCESS_TOKEN_TRANSPORT": "bearer", "LEEWAY": 5}
+    messages = {m.id: m.msg for m in check_settings(None)}
+    assert messages == {
+        "refreshauth.E003": "REFRESHAUTH['LEEWAY'] must be a timedelta, not 5.",
+        "refreshauth.E024": (
+            "REFRESHAUTH['ACCESS_TOKEN_TRANSPORT'] must be 'header' or 'cookie', not 'bearer'."
+        ),
+    }
+
+
+def test_every_default_passes_its_own_checks(settings: Any) -> None:
+    from refreshauth.conf import DEFAULTS
+
+    settings.CACHES = LOCMEM
+    assert ids(settings, dict(DEFAULTS)) == []

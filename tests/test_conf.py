@@ -15,16 +15,18 @@ from refreshauth.conf import settings as conf
 def test_defaults_without_a_refreshauth_setting(settings: Any) -> None:
     del settings.REFRESHAUTH
     assert conf.ACCESS_TOKEN_LIFETIME == timedelta(minutes=15)
-    assert conf.REFRESH_COOKIE_NAME == "refresh_token"
+    assert conf.ACCESS_TOKEN_TRANSPORT == "header"
+    assert conf.ACCESS_COOKIE_NAME == "access_token"
+    assert conf.ACCESS_COOKIE_PATH == "/"
 
 
 def test_values_are_read_at_each_access(settings: Any) -> None:
-    settings.REFRESHAUTH = {"REFRESH_TOKEN_TRANSPORT": "cookie"}
-    assert conf.REFRESH_TOKEN_TRANSPORT == "cookie"
-    assert conf.DPOP == "off"
-    settings.REFRESHAUTH = {"REFRESH_COOKIE_PATH": "/api/"}
+    settings.REFRESHAUTH = {"ACCESS_TOKEN_TRANSPORT": "cookie"}
+    assert conf.ACCESS_TOKEN_TRANSPORT == "cookie"
     assert conf.REFRESH_TOKEN_TRANSPORT == "body"
-    assert conf.REFRESH_COOKIE_PATH == "/api/"
+    settings.REFRESHAUTH = {"ACCESS_COOKIE_PATH": "/api/"}
+    assert conf.ACCESS_TOKEN_TRANSPORT == "header"
+    assert conf.ACCESS_COOKIE_PATH == "/api/"
 
 
 def test_override_settings_takes_effect() -> None:
@@ -54,9 +56,9 @@ def test_each_default_is_of_its_kind_and_keeps_its_rules(name: str) -> None:
 
 
 def test_settings_read_from_given_values() -> None:
-    values = Settings({"REFRESH_COOKIE_NAME": "__Host-rt"})
-    assert values.REFRESH_COOKIE_NAME == "__Host-rt"
-    assert values.REFRESH_COOKIE_SECURE is True
+    values = Settings({"ACCESS_COOKIE_NAME": "__Host-at"})
+    assert values.ACCESS_COOKIE_NAME == "__Host-at"
+    assert values.ACCESS_COOKIE_PATH == "/"
 
 
 @pytest.mark.parametrize(
@@ -70,8 +72,8 @@ def test_settings_read_from_given_values() -> None:
         ("ACCESS_TOKEN_SECRET_FALLBACKS", "old", False),
         ("SESSION_MAX_LIFETIME", None, True),
         ("ACCESS_TOKEN_LIFETIME", None, False),
-        ("REFRESH_COOKIE_NAME", "", False),
-        ("REFRESH_COOKIE_PATH", None, True),
+        ("ACCESS_COOKIE_NAME", "", False),
+        ("ACCESS_COOKIE_PATH", "/", True),
     ],
 )
 def test_kinds(name: str, value: Any, ok: bool) -> None:
