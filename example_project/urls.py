@@ -16,6 +16,8 @@ urlpatterns = [
     path("demo/auth/", include((patterns("cookie"), "refreshauth_cookie"))),
     # The demo's token thief (off unless REFRESHAUTH_DEMO_THEFT=1): under the cookie's path.
     path("demo/auth/steal/", StealView.as_view(), name="demo-steal"),
+    # For a backend-for-frontend: both tokens in HttpOnly cookies, behind CSRF.
+    path("bff/auth/", include((patterns("cookie", access="cookie"), "refreshauth_bff"))),
     path("api/me/", MeView.as_view(), name="me"),
     # The example serves its own static files so that it runs as it is under gunicorn;
     # a deployment runs collectstatic and lets its web server do this.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import URLResolver, get_resolver, get_urlconf
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication
+from rest_framework.authentication import BaseAuthentication, CSRFCheck
 from rest_framework.request import Request
 
 from . import security, tokens
@@ -27,6 +30,7 @@ from .users import load_user
 
 MAX_HEADER_LENGTH = 8192
 SCHEMES = frozenset({"bearer", "dpop"})
+COOKIE = "cookie"  # the scheme of a token read from the access cookie
 
 
 class AuthenticationFailed(exceptions.AuthenticationFailed):
@@ -35,6 +39,63 @@ class AuthenticationFailed(exceptions.AuthenticationFailed):
 
     def __init__(self, error: RefreshAuthError) -> None:
         super().__init__(detail={"detail": error.detail, "code": error.code}, code=error.code)
+
+
+class CSRFFailed(exceptions.PermissionDenied):
+    """403 ``csrf_failed``: a request that carries a cookie credential failed Django's
+    CSRF check. Its body carries ``code`` beside ``detail``, whatever exception handler
+    the project uses."""
+
+    default_code = "csrf_failed"
+
+    def __init__(self, reason: str) -> None:
+        message = _("CSRF check failed: %(reason)s") % {"reason": reason}
+        super().__init__(detail={"detail": message, "code": self.default_code}, code="csrf_failed")
+
+
+def enforce_csrf(request: HttpRequest) -> None:
+    """Django's CSRF check (the ``csrftoken`` cookie echoed in ``X-CSRFToken``, and the
+    origin checks), which DRF's views skip, as DRF's ``SessionAuthentication`` applies it:
+    safe methods pass. Raises ``CSRFFailed``."""
+    check = CSRFCheck(lambda _request: None)  # type: ignore[arg-type]
+    check.process_request(request)
+    reason = check.process_view(request, None, (), {})  # type: ignore[arg-type]
+    if reason:
+        raise CSRFFailed(str(reason))
+
+
+# Whether each URLconf (its resolver) serves a view that sets the access cookie.
+_access_cookie_mounts: weakref.WeakKeyDictionary[URLResolver, bool] = weakref.WeakKeyDictionary()
+
+
+def access_cookie_mounted(urlconf: str | None = None) -> bool:
+    """Whether the URLconf serves a view with ``access_transport="cookie"``
+    (``refreshauth.urls.patterns(access="cookie")``). Walked once per URLconf."""
+    resolver = get_resolver(urlconf)
+    found = _access_cookie_mounts.get(resolver)
+    if found is None:
+
+        def walk(patterns: Sequence[Any]) -> bool:
+            for pattern in patterns:
+                if isinstance(pattern, URLResolver):
+                    if walk(pattern.url_patterns):
+                        return True
+                    continue
+                initkwargs = getattr(pattern.callback, "view_initkwargs", None) or {}
+                if initkwargs.get("access_transport") == "cookie":
+                    return True
+            return False
+
+        found = _access_cookie_mounts[resolver] = walk(resolver.url_patterns)
+    return found
+
+
+def access_cookie_enabled() -> bool:
+    """Whether the authentication class reads the access cookie at all: only on a site
+    that sets it (``ACCESS_TOKEN_TRANSPORT = "cookie"``, or a mount of
+    ``patterns(access="cookie")``). A site that never sets it ignores one that another
+    host of its domain planted."""
+    return settings.ACCESS_TOKEN_TRANSPORT == "cookie" or access_cookie_mounted(get_urlconf())
 
 
 class Unavailable(exceptions.APIException):
@@ -90,15 +151,31 @@ def request_proof(request: HttpRequest, *, access_token: str | None = None) -> P
     )
 
 
+def _cookie_credential(request: Request) -> str | None:
+    """The access cookie of a request without an ``Authorization`` header, on a site that
+    sets access cookies (``access_cookie_enabled()``); else None."""
+    if "HTTP_AUTHORIZATION" in request.META:
+        return None  # a request with the header is judged by the header alone
+    token = request._request.COOKIES.get(settings.ACCESS_COOKIE_NAME)
+    if not token or not access_cookie_enabled():
+        return None
+    if len(token) > MAX_HEADER_LENGTH:
+        raise InvalidToken()
+    return token
+
+
 class AccessTokenAuthentication(BaseAuthentication):
     """Authenticates ``Authorization: Bearer <access token>``, and ``Authorization: DPoP
-    <access token>`` with a ``DPoP`` proof for tokens bound to a key (RFC 9449).
+    <access token>`` with a ``DPoP`` proof for tokens bound to a key (RFC 9449); on a
+    site that sets access cookies, also the access cookie of a request without an
+    ``Authorization`` header, behind Django's CSRF check for unsafe methods.
 
     ``request.user`` is the token's active user and ``request.auth`` its verified claims
     (a dict with ``sid``, the session id). One primary-key query and, with
     ``REVOKE_ACCESS_TOKENS``, one cache read per request; when the cache does not know
     the session, one more primary-key query (``refreshauth.state``). A bound token sent
-    as ``Bearer``, or an unbound one sent as ``DPoP``, is refused.
+    as ``Bearer``, or an unbound one sent as ``DPoP``, is refused; a bound token in the
+    cookie needs its ``DPoP`` proof all the same.
     """
 
     www_authenticate_realm = "api"
@@ -107,9 +184,17 @@ class AccessTokenAuthentication(BaseAuthentication):
         try:
             found = _credential(request)
             if found is None:
-                return None
+                cookie = _cookie_credential(request)
+                if cookie is None:
+                    return None
+                found = COOKIE, cookie
             scheme, token = found
             claims = tokens.decode_access(token)
+            if scheme == COOKIE:
+                # As SessionAuthentication: a browser sends the cookie on its own, so an
+                # unsafe method must prove it came from this site's pages. Before the
+                # proof, so a forged request spends no DPoP proof.
+                enforce_csrf(request._request)
             self._check_binding(request, scheme, token, claims)
             if settings.REVOKE_ACCESS_TOKENS and is_session_revoked(claims["sid"]):
                 raise RevokedToken()
@@ -134,7 +219,11 @@ class AccessTokenAuthentication(BaseAuthentication):
             if jkt is not None:
                 raise InvalidToken()  # a bound token is worthless without its key
             return
-        if jkt is None:
+        if scheme == COOKIE:
+            if jkt is None:
+                return
+            # The cookie carries the token in place of the DPoP scheme: the proof stays.
+        elif jkt is None:
             raise InvalidToken()  # a bearer token sent with the DPoP scheme
         proof = request_proof(request._request, access_token=token)
         if proof is None:
@@ -155,7 +244,8 @@ class AccessTokenAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme = header.partition(" ")[0].lower()
-        if scheme == "dpop":
+        dpop_error = getattr(request._request, "refreshauth_dpop_error", None)
+        if scheme == "dpop" or (not header and dpop_error):
             algs = " ".join(usable_algorithms(settings.DPOP_ALGORITHMS))
             error = getattr(request._request, "refreshauth_dpop_error", "invalid_token")
             return f'DPoP algs="{algs}", error="{error}"'

@@ -74,6 +74,25 @@ class TokenResponse(serializers.Serializer[Any]):
     refresh_expires_in = serializers.IntegerField()
 
 
+class CookieTokenResponse(serializers.Serializer[Any]):
+    """The token response of a mount with both tokens in cookies: no token in the body."""
+
+    token_type = serializers.ChoiceField(choices=["Bearer", "DPoP"])
+    expires_in = serializers.IntegerField(
+        help_text="Seconds from the access token's iat to exp; the access cookie's Max-Age."
+    )
+    refresh_expires_in = serializers.IntegerField()
+
+
+def _token_response(access_transport: str) -> Any:
+    if access_transport == "cookie":
+        return OpenApiResponse(
+            CookieTokenResponse,
+            description="Both tokens are set as HttpOnly cookies, the body carries neither.",
+        )
+    return TokenResponse
+
+
 class Error(serializers.Serializer[Any]):
     detail = serializers.CharField()
     code = serializers.CharField()
@@ -147,6 +166,13 @@ class _Replace(OpenApiViewExtension):
         initkwargs = getattr(self.target_callback, "initkwargs", {}) or {}
         return str(initkwargs.get("transport") or settings.REFRESH_TOKEN_TRANSPORT)
 
+    def access_transport(self) -> str:
+        """Where the mount being described puts the access token: "cookie" (with the
+        refresh cookie only) or "header"."""
+        initkwargs = getattr(self.target_callback, "initkwargs", {}) or {}
+        access = initkwargs.get("access_transport") or settings.ACCESS_TOKEN_TRANSPORT
+        return "cookie" if self.transport() == "cookie" and access == "cookie" else "header"
+
 
 class LoginSchema(_Replace):
     target_class = "refreshauth.views.LoginView"
@@ -158,7 +184,7 @@ class LoginSchema(_Replace):
                 "request": _login_request(),
                 "parameters": [DPOP_HEADER],
                 "responses": _common(
-                    (200, TokenResponse),
+                    (200, _token_response(self.access_transport())),
                     (400, FIELD_ERRORS_RESPONSE_DPOP),
                     (401, OpenApiResponse(Error, description="invalid_credentials")),
                     (403, OpenApiResponse(Error, description="csrf_failed (cookie transport)")),
@@ -173,38 +199,46 @@ class LoginSchema(_Replace):
 
 class RefreshSchema(_Replace):
     target_class = "refreshauth.views.RefreshView"
-    schema = {
-        "post": {
-            "summary": "Rotate: a new access token and refresh token",
-            "request": {
-                "application/json": ours.RefreshSerializer,
-                "application/x-www-form-urlencoded": ours.RefreshSerializer,
-            },
-            "parameters": [DPOP_HEADER],
-            "responses": _common(
-                (200, TokenResponse),
-                (
-                    400,
-                    OpenApiResponse(
-                        FIELD_ERRORS,
-                        description="Malformed (DRF's field errors), another grant_type, or "
-                        "invalid_dpop_proof.",
+
+    def view_replacement(self) -> Any:
+        self.schema = self.refresh_schema(self.access_transport())
+        return super().view_replacement()
+
+    @staticmethod
+    def refresh_schema(access_transport: str) -> dict[str, Any]:
+        return {
+            "post": {
+                "summary": "Rotate: a new access token and refresh token",
+                "request": {
+                    "application/json": ours.RefreshSerializer,
+                    "application/x-www-form-urlencoded": ours.RefreshSerializer,
+                },
+                "parameters": [DPOP_HEADER],
+                "responses": _common(
+                    (200, _token_response(access_transport)),
+                    (
+                        400,
+                        OpenApiResponse(
+                            FIELD_ERRORS,
+                            description="Malformed (DRF's field errors), another grant_type, or "
+                            "invalid_dpop_proof.",
+                        ),
                     ),
-                ),
-                (
-                    401,
-                    OpenApiResponse(
-                        OAuthError,
-                        description="token_invalid, token_expired, token_revoked, token_reused",
+                    (
+                        401,
+                        OpenApiResponse(
+                            OAuthError,
+                            description="token_invalid, token_expired, token_revoked, "
+                            "token_reused",
+                        ),
                     ),
+                    (403, OpenApiResponse(Error, description="csrf_failed (cookie transport)")),
+                    (415, OpenApiResponse(Error, description="Neither JSON nor the form.")),
+                    (429, OpenApiResponse(Error, description="rate_limited; Retry-After.")),
                 ),
-                (403, OpenApiResponse(Error, description="csrf_failed (cookie transport)")),
-                (415, OpenApiResponse(Error, description="Neither JSON nor the form.")),
-                (429, OpenApiResponse(Error, description="rate_limited; Retry-After.")),
-            ),
-            "auth": [],
+                "auth": [],
+            }
         }
-    }
 
 
 class LogoutSchema(_Replace):
@@ -230,6 +264,10 @@ _UNAUTHORIZED = (
         Error, description="not_authenticated, token_invalid, token_expired, token_revoked"
     ),
 )
+_CSRF_FAILED = (
+    403,
+    OpenApiResponse(Error, description="csrf_failed (the access token sent as a cookie)"),
+)
 
 
 class LogoutAllSchema(_Replace):
@@ -242,6 +280,7 @@ class LogoutAllSchema(_Replace):
                 (204, None),
                 (400, FIELD_ERRORS_RESPONSE),
                 _UNAUTHORIZED,
+                _CSRF_FAILED,
                 (415, OpenApiResponse(Error, description="Not JSON.")),
             ),
         }
@@ -266,6 +305,7 @@ class SessionDetailSchema(_Replace):
             "responses": _common(
                 (204, None),
                 _UNAUTHORIZED,
+                _CSRF_FAILED,
                 (
                     404,
                     OpenApiResponse(Error, description="Not one of the caller's live sessions."),

@@ -13,7 +13,6 @@ from django.http import Http404, HttpRequest, QueryDict
 from django.middleware.csrf import get_token, rotate_token
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
-from rest_framework.authentication import CSRFCheck
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -24,7 +23,8 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import clients, ratelimit, security, sessions, tokens
-from .authentication import AccessTokenAuthentication, request_proof
+from .authentication import AccessTokenAuthentication, enforce_csrf, request_proof
+from .authentication import CSRFFailed as CSRFFailed  # its home before the access cookie
 from .clients import ClientInfo
 from .conf import settings, urls_prefix
 from .exceptions import (
@@ -47,10 +47,7 @@ from .serializers import (
 
 logger = logging.getLogger("refreshauth")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-class CSRFFailed(exceptions.PermissionDenied):
-    default_code = "csrf_failed"
+EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
 class UnsupportedGrantType(exceptions.ValidationError):
@@ -171,10 +168,19 @@ class RefreshAuthAPIView(APIView):
     route = ""
     # "body" or "cookie" for this view alone; None follows REFRESH_TOKEN_TRANSPORT.
     transport: str | None = None
+    # "header" or "cookie" for this view alone; None follows ACCESS_TOKEN_TRANSPORT.
+    access_transport: str | None = None
 
     @property
     def cookie_transport(self) -> bool:
         return (self.transport or settings.REFRESH_TOKEN_TRANSPORT) == "cookie"
+
+    @property
+    def access_cookie(self) -> bool:
+        """Both tokens in cookies: the access cookie needs the refresh cookie, which is
+        what renews it."""
+        access = self.access_transport or settings.ACCESS_TOKEN_TRANSPORT
+        return self.cookie_transport and access == "cookie"
 
     def get_exception_handler(self) -> Any:
         return exception_handler
@@ -199,13 +205,8 @@ class RefreshAuthAPIView(APIView):
 
     def enforce_csrf(self, request: Request) -> None:
         """Django's CSRF check, which DRF's views skip; only in cookie transport."""
-        if not self.cookie_transport:
-            return
-        check = CSRFCheck(lambda _request: None)  # type: ignore[arg-type]
-        check.process_request(request._request)
-        reason = check.process_view(request._request, None, (), {})  # type: ignore[arg-type]
-        if reason:
-            raise CSRFFailed(_("CSRF check failed: %(reason)s") % {"reason": reason})
+        if self.cookie_transport:
+            enforce_csrf(request._request)
 
     def cookie_path(self, request: Request) -> str:
         """``REFRESH_COOKIE_PATH``, by default the prefix under which this view is served,
@@ -231,6 +232,32 @@ class RefreshAuthAPIView(APIView):
             samesite=cast(Any, settings.REFRESH_COOKIE_SAMESITE),
         )
 
+    def set_access_cookie(self, response: Response, value: str, max_age: int) -> None:
+        """The access cookie: ``ACCESS_COOKIE_NAME`` and ``ACCESS_COOKIE_PATH``, and the
+        refresh cookie's ``Secure``, ``SameSite`` and ``Domain``."""
+        response.set_cookie(
+            settings.ACCESS_COOKIE_NAME,
+            value,
+            max_age=max_age,
+            path=settings.ACCESS_COOKIE_PATH,
+            domain=settings.REFRESH_COOKIE_DOMAIN,
+            secure=settings.REFRESH_COOKIE_SECURE,
+            httponly=True,
+            samesite=cast(Any, settings.REFRESH_COOKIE_SAMESITE),
+        )
+
+    def delete_cookies(self, request: Request, response: Response) -> None:
+        """Expire the refresh cookie, and the access cookie in its mode, with the
+        attributes they were set with (a browser keeps a cookie whose Path or Domain
+        differs)."""
+        self.set_refresh_cookie(request, response, "", 0)
+        names = [settings.REFRESH_COOKIE_NAME]
+        if self.access_cookie:
+            self.set_access_cookie(response, "", 0)
+            names.append(settings.ACCESS_COOKIE_NAME)
+        for name in names:
+            response.cookies[name]["expires"] = EXPIRED
+
     def refresh_token_from(self, request: Request, serializer_class: type[Any]) -> str:
         """The refresh token: from the cookie only in cookie transport, else the body."""
         if self.cookie_transport:
@@ -242,13 +269,19 @@ class RefreshAuthAPIView(APIView):
 
     def token_response(self, request: Request, result: sessions.TokenResponse) -> Response:
         cookie = self.cookie_transport
-        response = Response(result.as_dict(include_refresh_token=not cookie), headers=NO_STORE)
+        body = result.as_dict(include_refresh_token=not cookie)
+        access_cookie = self.access_cookie
+        if access_cookie:
+            del body["access_token"]  # no token reaches the page's JavaScript
+        response = Response(body, headers=NO_STORE)
         if cookie:
             remaining = int(result.session.expires_at.timestamp()) - int(
                 sessions._now().timestamp()
             )
             self.set_refresh_cookie(request, response, result.refresh_token, max(remaining, 0))
             get_token(request._request)
+        if access_cookie:
+            self.set_access_cookie(response, result.access_token, result.expires_in)
         return response
 
 
@@ -331,10 +364,7 @@ class LogoutView(RefreshAuthAPIView):
             pass
         response = Response(status=status.HTTP_204_NO_CONTENT)
         if self.cookie_transport:
-            self.set_refresh_cookie(request, response, "", 0)
-            response.cookies[settings.REFRESH_COOKIE_NAME]["expires"] = (
-                "Thu, 01 Jan 1970 00:00:00 GMT"
-            )
+            self.delete_cookies(request, response)
         return response
 
 
@@ -361,7 +391,11 @@ class LogoutAllView(AuthenticatedAPIView):
         sessions.revoke_all(
             self.user(request), RevokeReason.LOGOUT_ALL, keep=keep, request=request._request
         )
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        if self.cookie_transport and keep is None:
+            # The caller's session ended with the others: its cookies are dead too.
+            self.delete_cookies(request, response)
+        return response
 
 
 class SessionListView(AuthenticatedAPIView):
