@@ -44,7 +44,6 @@ from .conf import settings
 from .dpop import Proof
 from .exceptions import ExpiredToken, InvalidDPoPProof, InvalidToken, ReusedToken, RevokedToken
 from .models import RefreshToken, RefreshTokenQuerySet, RevokeReason
-from .queries import CompiledSelect, compile_select
 from .signals import refresh_token_reused, session_opened, session_revoked
 
 if TYPE_CHECKING:
@@ -348,36 +347,18 @@ def _user_exists(sub: str) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=8)
-def _manager_filters(model: type[Any]) -> bool:
-    """Whether the user model's default manager hides some rows (a soft delete, say):
-    then the user that a session row joins must also be visible through it."""
-    return bool(model._default_manager.all().query.where.children)
-
-
 def _visible(user: User) -> bool:
+    """Whether ``user``, loaded through the session's join, is one the default manager
+    shows (a soft-delete manager may hide it): the authentication class loads users
+    through that manager, and so must a refresh."""
     model = type(user)
-    if not _manager_filters(model):
+    if queries.plain(model._default_manager):
         return True
     return model._default_manager.using(router.db_for_write(model)).filter(pk=user.pk).exists()
 
 
-@functools.lru_cache(maxsize=4)
-def _session_query(alias: str) -> CompiledSelect | None:
-    pk = RefreshToken._meta.pk
-    assert pk is not None
-    return compile_select(
-        lambda value: RefreshToken.objects.select_related("user").filter(pk=value), pk, alias
-    )
-
-
 def _load_session(sid: uuid.UUID, sub: str) -> RefreshToken:
-    alias = _primary()
-    compiled = _session_query(alias)
-    if compiled is not None:
-        session = cast("RefreshToken | None", compiled.fetch(sid, alias))
-    else:
-        session = RefreshToken.objects.using(alias).select_related("user").filter(pk=sid).first()
+    session = cast("RefreshToken | None", queries.select_one(_sessions(), "pk", sid, join="user"))
     if session is None:
         # A signed, unexpired token without its row: the user was deleted (the rows
         # went with it), or the row was removed by hand.
@@ -456,34 +437,28 @@ def rotate_decoded(
             exp = min(exp, int(session.absolute_expires_at.timestamp()))
         if exp <= iat:
             raise ExpiredToken()
-        changed = queries.update(
+        values = {
+            "jti_hash": tokens.digest(new_jti),
+            "previous_jti_hash": old_hash,
+            "rotated_at": _from_ts(iat),
+            "last_used_at": now,
+            "expires_at": _from_ts(exp),
+            "password_fingerprint": fingerprint,
+            "ip_address": client.ip_address,
+            "user_agent": client.user_agent,
+        }
+        # The compare-and-swap: only the first of concurrent requests changes the row.
+        changed = queries.update_where(
             RefreshToken,
-            {
-                "jti_hash": tokens.digest(new_jti),
-                "previous_jti_hash": old_hash,
-                "rotated_at": _from_ts(iat),
-                "last_used_at": now,
-                "expires_at": _from_ts(exp),
-                "password_fingerprint": fingerprint,
-                "ip_address": client.ip_address,
-                "user_agent": client.user_agent,
-            },
-            [
-                ("id", "=", sid),
-                ("jti_hash", "=", old_hash),
-                ("revoked_at", "IS NULL", None),
-                ("expires_at", ">", now - settings.LEEWAY),
-            ],
-            router.db_for_write(RefreshToken),
+            _primary(),
+            values,
+            equal={"pk": sid, "jti_hash": old_hash},
+            null=("revoked_at",),
+            greater={"expires_at": now - settings.LEEWAY},
         )
         if changed == 1:
-            session.jti_hash = tokens.digest(new_jti)
-            session.previous_jti_hash = old_hash
-            session.rotated_at = _from_ts(iat)
-            session.last_used_at = now
-            session.expires_at = _from_ts(exp)
-            session.ip_address = client.ip_address
-            session.user_agent = client.user_agent
+            for name, value in values.items():
+                setattr(session, name, value)
             return _response(user, session, new_jti, iat, exp)
         # Another request rotated this token first: look again to see what it did.
         session = _load_session(sid, sub)

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from refreshauth import users
+from refreshauth import queries, users
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    users._compile.cache_clear()
-    yield
-    users._compile.cache_clear()
 
 
 def test_loads_the_same_user_as_the_orm(user: Any, django_assert_num_queries: Any) -> None:
@@ -40,14 +32,13 @@ def test_by_another_unique_field(user: Any, settings: Any) -> None:
     settings.REFRESHAUTH = {"USER_ID_FIELD": "username"}
     assert users.load_user("alice") == user
     assert users.load_user("nobody") is None
-    assert users._compile(get_user_model(), "username", "default") is not None
 
 
 def test_a_non_unique_field_goes_through_the_orm(user: Any, settings: Any) -> None:
     from .factories import UserFactory
 
     settings.REFRESHAUTH = {"USER_ID_FIELD": "first_name"}
-    assert users._compile(get_user_model(), "first_name", "default") is None
+    assert not users._unique(get_user_model(), "first_name")
     UserFactory(username="bo", first_name="Bo")
     UserFactory(username="al1", first_name="Al")
     UserFactory(username="al2", first_name="Al")
@@ -65,7 +56,7 @@ def test_a_manager_that_filters_goes_through_the_orm(
         return original(self).filter(is_staff=True)
 
     monkeypatch.setattr(manager_class, "get_queryset", only_staff)
-    assert users._compile(get_user_model(), "pk", "default") is None
+    assert not queries.plain(get_user_model()._default_manager)
     assert users.load_user(str(user.pk)) is None
     user.is_staff = True
     user.save()
