@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -151,6 +153,21 @@ def request_proof(request: HttpRequest, *, access_token: str | None = None) -> P
     )
 
 
+def _claims_ath(request: HttpRequest) -> bool:
+    """Whether the request's DPoP proof, read without verifying it, has an ``ath`` claim.
+    Only chooses how ``verify_proof`` checks the proof; anything unreadable says yes, so
+    that the strict check refuses it."""
+    header = request.META.get("HTTP_DPOP", "")
+    if len(header) > MAX_HEADER_LENGTH:
+        return True
+    try:
+        payload = header.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, RecursionError):
+        return True
+    return not isinstance(claims, dict) or "ath" in claims
+
+
 def _cookie_credential(request: Request) -> str | None:
     """The access cookie of a request without an ``Authorization`` header, on a site that
     sets access cookies (``access_cookie_enabled()``); else None."""
@@ -219,13 +236,18 @@ class AccessTokenAuthentication(BaseAuthentication):
             if jkt is not None:
                 raise InvalidToken()  # a bound token is worthless without its key
             return
+        bound_to = token
         if scheme == COOKIE:
             if jkt is None:
                 return
             # The cookie carries the token in place of the DPoP scheme: the proof stays.
+            # The page cannot read an HttpOnly cookie to hash it, so its proof may come
+            # without ath; one that has ath must match this token.
+            if not _claims_ath(request._request):
+                bound_to = None
         elif jkt is None:
             raise InvalidToken()  # a bearer token sent with the DPoP scheme
-        proof = request_proof(request._request, access_token=token)
+        proof = request_proof(request._request, access_token=bound_to)
         if proof is None:
             raise InvalidDPoPProof()
         if not constant_time_compare(proof.jkt, jkt):
