@@ -236,7 +236,7 @@ class AccessTokenAuthentication(BaseAuthentication):
             if jkt is not None:
                 raise InvalidToken()  # a bound token is worthless without its key
             return
-        bound_to = token
+        bound_to: str | None = token
         if scheme == COOKIE:
             if jkt is None:
                 return
