@@ -51,7 +51,7 @@ from django.conf import settings as django_settings
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 
-from . import tokens
+from . import keys, tokens
 from .conf import SETTINGS, Setting, Settings, urls_prefix
 
 Messages = list[checks.CheckMessage]
@@ -197,7 +197,7 @@ def _check_lifetimes(c: Checked) -> Messages:
 def _secret_length_errors(name: str, value: Any, algorithm: str) -> Messages:
     need = tokens.HMAC_KEY_BYTES[algorithm]
     values = value if isinstance(value, list | tuple) else [value]
-    if any(v is not None and len(tokens._as_bytes(v)) < need for v in values):
+    if any(v is not None and len(keys.as_bytes(v)) < need for v in values):
         return [
             _error(
                 9,
@@ -242,7 +242,7 @@ def _check_keys(c: Checked) -> Messages:
     )
     access, refresh = c.ACCESS_TOKEN_SECRET, c.REFRESH_TOKEN_SECRET
     if access is not None and refresh is not None:
-        if tokens._as_bytes(access) == tokens._as_bytes(refresh):
+        if keys.as_bytes(access) == keys.as_bytes(refresh):
             errors.append(_error(6, "ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ."))
     return errors
 
@@ -258,7 +258,7 @@ def _check_private_keys(c: Checked, algorithm: str) -> Messages:
         ]
     for pem in [c.ACCESS_TOKEN_PRIVATE_KEY, *c.ACCESS_TOKEN_PRIVATE_KEY_FALLBACKS]:
         try:
-            tokens._asymmetric_key(pem, algorithm)
+            keys.asymmetric_key(pem, algorithm)
         except Exception as exc:  # PyJWT and cryptography raise many kinds
             return [
                 _error(
