@@ -160,7 +160,7 @@ def test_schemathesis_finds_no_failure(server: Server, tmp_path: Path) -> None:
             "--generation-deterministic",
             "--no-color",
         ],
-        cwd=ROOT,
+        cwd=tmp_path,  # schemathesis keeps its cache (.schemathesis/) in the working folder
         capture_output=True,
         text=True,
         timeout=900,
