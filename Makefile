@@ -41,8 +41,11 @@ test-all:
 	bash .ci/run
 
 # refreshauth beside djangorestframework-simplejwt; `make bench QUICK=1` takes minutes.
+# The load scenarios over HTTP need PostgreSQL: DATABASE_URL=postgres://..., or PG=1 for
+# a throwaway PostgreSQL (and Redis) that the benchmark starts and stops itself.
+# PROFILE=1 records a server worker of each load scenario with py-spy.
 bench: $(STAMP)
-	$(PY) bench/run.py $(if $(QUICK),--quick,)
+	$(PY) bench/run.py $(if $(QUICK),--quick,) $(if $(PG),--postgres,) $(if $(PROFILE),--profile,)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check refreshauth tests example_project bench noxfile.py

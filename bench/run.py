@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -20,8 +21,9 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,71 @@ def bench_authentication(user: Any, number: int, repeats: int) -> dict[str, floa
         ),
         "hmac_sha256_us": per_call_us(hmac_floor, number, repeats),
     }
+
+
+@contextmanager
+def dpop_allowed() -> Iterator[None]:
+    from django.conf import settings
+    from django.test import override_settings
+
+    with override_settings(REFRESHAUTH={**settings.REFRESHAUTH, "DPOP": "allowed"}):
+        yield
+
+
+def bench_dpop_authentication(user: Any, number: int, repeats: int) -> dict[str, float]:
+    """authenticate() of a DPoP-bound access token with a fresh proof each call, the
+    proof's verification alone, and what a client spends signing one. The proofs are
+    signed before the clock starts (each is accepted once), so that none of the
+    client's cost is counted as the server's."""
+    from django.test import Client, RequestFactory
+    from rest_framework.request import Request
+
+    from bench.load import Key
+    from refreshauth.authentication import AccessTokenAuthentication
+    from refreshauth.dpop import verify_proof
+
+    key = Key()
+    url = "http://testserver/api/me/"
+    with dpop_allowed():
+        login = Client().post(
+            "/api/auth/login/",
+            {"username": user.username, "password": "bench-password"},
+            content_type="application/json",
+            HTTP_DPOP=key.proof("POST", "http://testserver/api/auth/login/"),
+        )
+        assert login.status_code == 200 and login.json()["token_type"] == "DPoP", login.content
+        token = login.json()["access_token"]
+        calls = 1 + min(number, 200) + number * repeats
+        proofs = iter([key.proof("GET", url, token) for _ in range(calls)])
+        request = Request(RequestFactory().get("/api/me/", HTTP_AUTHORIZATION=f"DPoP {token}"))
+        meta = request._request.META
+        auth = AccessTokenAuthentication()
+        meta["HTTP_DPOP"] = next(proofs)
+        assert auth.authenticate(request) is not None
+
+        def authenticate() -> None:
+            meta["HTTP_DPOP"] = next(proofs)
+            auth.authenticate(request)
+
+        # Verification is pure: one proof verified over and over costs what fresh ones do.
+        proof = key.proof("GET", url, token)
+
+        def verify() -> None:
+            verify_proof(
+                proof,
+                method="GET",
+                url=url,
+                algorithms=["ES256"],
+                max_age=timedelta(minutes=5),
+                leeway=timedelta(0),
+                access_token=token,
+            )
+
+        return {
+            "refreshauth_dpop_authenticate_us": per_call_us(authenticate, number, repeats),
+            "dpop_verify_us": per_call_us(verify, number, repeats),
+            "dpop_sign_us": 1e6 * key.signing_seconds / key.signed,
+        }
 
 
 def count_queries(fn: Callable[[], Any]) -> int:
@@ -171,6 +238,53 @@ def bench_requests(users: list[Any], refreshes: int) -> dict[str, float]:
             lib.login(users[i % len(users)].username, "bench-password")
         results[f"{lib.name}_login_per_s"] = logins / (time.perf_counter() - start)
     return results
+
+
+def bench_dpop_refresh(users: list[Any], refreshes: int) -> dict[str, float]:
+    """refreshauth's refresh of DPoP-bound sessions through its HTTP view, as
+    ``bench_requests`` measures bearer ones, with proofs signed before the clock starts."""
+    from django.test import Client
+
+    from bench.load import Key
+
+    key, client = Key(), Client()
+    base = "http://testserver/api/auth/"
+    proofs = iter([key.proof("POST", base + "refresh/") for _ in range(refreshes + 1)])
+
+    def login(username: str) -> str:
+        response = client.post(
+            "/api/auth/login/",
+            {"username": username, "password": "bench-password"},
+            content_type="application/json",
+            HTTP_DPOP=key.proof("POST", base + "login/"),
+        )
+        assert response.status_code == 200 and response.json()["token_type"] == "DPoP"
+        return str(response.json()["refresh_token"])
+
+    def refresh(token: str) -> str:
+        response = client.post(
+            "/api/auth/refresh/",
+            {"refresh_token": token},
+            content_type="application/json",
+            HTTP_DPOP=next(proofs),
+        )
+        assert response.status_code == 200, response.content
+        return str(response.json()["refresh_token"])
+
+    with dpop_allowed():
+        tokens = [
+            login(users[i % len(users)].username) for i in range(max(len(users), refreshes // 20))
+        ]
+        queries = count_queries(lambda: tokens.__setitem__(0, refresh(tokens[0])))
+        start = time.perf_counter()
+        for i in range(refreshes):
+            j = i % len(tokens)
+            tokens[j] = refresh(tokens[j])
+        elapsed = time.perf_counter() - start
+    return {
+        "refreshauth_dpop_refresh_per_s": refreshes / elapsed,
+        "refreshauth_dpop_refresh_queries": queries,
+    }
 
 
 def run_command(at: datetime, *command: str) -> dict[str, Any]:
@@ -419,7 +533,55 @@ def report(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]
                 str(max(k["refreshauth"]) <= 1),
             )
         )
+    if "dpop" in figures:
+        lines.extend(dpop_report(figures["dpop"], a, r))
+    if "load" in figures:
+        from bench.load import report as load_report
+
+        lines.extend(load_report(figures["load"]))
     return lines
+
+
+def dpop_report(
+    d: dict[str, float], a: dict[str, float], r: dict[str, float]
+) -> list[tuple[str, str, str, str, str, str]]:
+    """refreshauth's DPoP-bound requests beside its bearer ones (simplejwt has no DPoP)."""
+    bearer_us, bound_us = a["refreshauth_authenticate_us"], d["refreshauth_dpop_authenticate_us"]
+    bearer_rps, bound_rps = r["refreshauth_refresh_per_s"], d["refreshauth_dpop_refresh_per_s"]
+    return [
+        (
+            "authenticate() of a DPoP-bound token and its proof (us)",
+            f"{bound_us:.1f}",
+            "no DPoP",
+            f"+{bound_us - bearer_us:.1f} us over bearer",
+            "",
+            "",
+        ),
+        (
+            "DPoP proof (ES256): server verifies / client signs (us)",
+            f"{d['dpop_verify_us']:.1f} / {d['dpop_sign_us']:.1f}",
+            "",
+            "",
+            "",
+            "",
+        ),
+        (
+            "DPoP-bound refreshes per second (sequential)",
+            f"{bound_rps:.0f}",
+            "no DPoP",
+            f"{ratio(bound_rps, bearer_rps):.2f}x bearer",
+            "",
+            "",
+        ),
+        (
+            "SQL statements per DPoP-bound refresh",
+            str(d["refreshauth_dpop_refresh_queries"]),
+            "",
+            "",
+            "",
+            "",
+        ),
+    ]
 
 
 def print_table(lines: list[tuple[str, ...]], header: str) -> None:
@@ -432,15 +594,87 @@ def print_table(lines: list[tuple[str, ...]], header: str) -> None:
         print(" | ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)))
 
 
+def revision() -> str:
+    """The commit measured, and whether refreshauth/ differed from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "refreshauth"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return os.environ.get("BENCH_REVISION", "unknown")
+    return commit + (" with uncommitted changes in refreshauth/" if changed else "")
+
+
+def on_postgres() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql"))
+
+
+def bench_load(tmp: Path, stack: ExitStack, args: argparse.Namespace) -> dict[str, Any]:
+    """The load scenarios (bench/load.py) on the PostgreSQL server of DATABASE_URL, with
+    Redis for refreshauth's caches: REDIS_URL's, else one of its own when redis-server is
+    installed, else the example's file-based caches."""
+    from bench import load, services
+
+    redis_url, watch = os.environ.get("REDIS_URL", ""), dict(args.watch_pids)
+    if not redis_url and shutil.which("redis-server"):
+        redis = stack.enter_context(services.redis(tmp))
+        redis_url, watch["redis"] = redis.url, redis.pid
+    options = load.Options(
+        database_url=os.environ["DATABASE_URL"],
+        redis_url=redis_url,
+        warmup=args.load_warmup,
+        duration=args.load_seconds,
+        tmp=tmp,
+        watch_pids=watch,
+        profile=args.profile,
+    )
+    return load.run(options, log=lambda line: print(line, flush=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a run of a few minutes")
     parser.add_argument("--no-concurrency", action="store_true", help="skip the gunicorn race")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="run everything on a PostgreSQL server (and Redis) of its own, started here",
+    )
+    parser.add_argument("--no-load", action="store_true", help="skip the load scenarios")
+    parser.add_argument("--load-seconds", type=float, help="each load scenario's measured time")
+    parser.add_argument("--load-warmup", type=float, help="each load scenario's warm-up")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy records a worker in each load scenario"
+    )
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "latest.json"))
     args = parser.parse_args()
     quick = args.quick
-    with tempfile.TemporaryDirectory(prefix="refreshauth-bench-") as name:
+    if args.load_seconds is None:
+        args.load_seconds = 8.0 if quick else 30.0
+    if args.load_warmup is None:
+        args.load_warmup = 2.0 if quick else 5.0
+    args.watch_pids = {}
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="refreshauth-bench-") as name, ExitStack() as stack:
         tmp = Path(name)
+        if args.postgres:
+            from bench import load, services
+
+            postgres = stack.enter_context(services.postgres(tmp))
+            load.create_database(postgres.url)
+            os.environ["DATABASE_URL"] = postgres.url
+            args.watch_pids["postgres"] = postgres.pid
         setup(tmp)
         from django.conf import settings
         from django.contrib.auth import get_user_model
@@ -463,14 +697,22 @@ def main() -> None:
                 "django": __import__("django").get_version(),
                 "quick": quick,
                 "hasher": settings.PASSWORD_HASHERS[0].rsplit(".", 1)[-1],
+                "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "load_average_before": load_before,
+                "revision": revision(),
             }
         }
+        number, repeats = (2000, 5) if quick else (10000, 9)
+        refreshes = 500 if quick else 3000
         print("authenticate() ...", flush=True)
-        figures["authentication"] = bench_authentication(
-            users[0], number=2000 if quick else 10000, repeats=5 if quick else 9
-        )
+        figures["authentication"] = bench_authentication(users[0], number, repeats)
         print("login and refresh ...", flush=True)
-        figures["requests"] = bench_requests(users, refreshes=500 if quick else 3000)
+        figures["requests"] = bench_requests(users, refreshes=refreshes)
+        print("DPoP-bound authenticate() and refresh ...", flush=True)
+        figures["dpop"] = {
+            **bench_dpop_authentication(users[0], number // 5, repeats),
+            **bench_dpop_refresh(users, refreshes=refreshes),
+        }
         print("cleanup after the same activity ...", flush=True)
         figures["cleanup"] = bench_cleanup(
             users, sessions_count=200 if quick else 2000, rotations=20
@@ -480,18 +722,44 @@ def main() -> None:
         if not args.no_concurrency:
             print("concurrent refreshes against gunicorn ...", flush=True)
             figures["concurrency"] = bench_concurrency(tmp, rounds=5 if quick else 20, threads=32)
+        connection.close()
+        skipped = ""
+        if args.no_load:
+            skipped = "load scenarios skipped (--no-load)"
+        elif not on_postgres():
+            skipped = (
+                "load scenarios skipped: they need PostgreSQL. Run `make bench PG=1` (a "
+                "throwaway PostgreSQL and Redis, started and stopped by the benchmark) or "
+                "set DATABASE_URL=postgres://..."
+            )
+        else:
+            print("load over HTTP against gunicorn ...", flush=True)
+            figures["load"] = bench_load(tmp, stack, args)
+        figures["machine"]["load_average_after"] = os.getloadavg()
         lines = report(figures)
         figures["table"] = lines
         output = Path(args.output)
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(figures, indent=2, default=str))
         m = figures["machine"]
-        print_table(
-            lines,
+        header = (
             f"\nrefreshauth vs djangorestframework-simplejwt on {m['database']}, Django "
             f"{m['django']}, Python {m['python']}, {m['cpus']} CPUs, {m['hasher']}"
-            f"{' (quick)' if quick else ''}",
+            f"{' (quick)' if quick else ''}; load average "
+            f"{m['load_average_before'][0]:.2f} before, {m['load_average_after'][0]:.2f} after"
+            f"; {m['started']}, {m['revision']}"
         )
+        if "load" in figures:
+            setup_ = figures["load"]["setup"]
+            header += (
+                f"\nload: {setup_['clients']} clients in {setup_['client_processes']} processes, "
+                f"gunicorn {setup_['workers']} workers x {setup_['threads']} threads per "
+                f"library, {setup_['seconds']:.0f} s each after {setup_['warmup_seconds']:.0f} s "
+                f"of warm-up, refreshauth's caches in {setup_['cache']}"
+            )
+        print_table(lines, header)
+        if skipped:
+            print(f"\n{skipped}")
         print(f"\nfigures written to {output}")
 
 
