@@ -35,13 +35,12 @@ class StateFilter(admin.SimpleListFilter):
         return [("live", _("Live")), ("expired", _("Expired")), ("revoked", _("Revoked"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        now = timezone.now()
         if self.value() == "live":
-            return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
+            return queryset.live()  # type: ignore[attr-defined,no-any-return]
         if self.value() == "expired":
-            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+            return queryset.expired()  # type: ignore[attr-defined,no-any-return]
         if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
+            return queryset.revoked()  # type: ignore[attr-defined,no-any-return]
         return queryset
 
 

@@ -33,6 +33,15 @@ class RefreshTokenQuerySet(models.QuerySet["RefreshToken"]):
         now = now or timezone.now()
         return self.filter(revoked_at__isnull=True, expires_at__gt=now)
 
+    def expired(self, now: datetime | None = None) -> QuerySet[RefreshToken]:
+        """Sessions not revoked whose current refresh token has expired."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True, expires_at__lte=now)
+
+    def revoked(self) -> QuerySet[RefreshToken]:
+        """Sessions revoked, for whatever reason."""
+        return self.filter(revoked_at__isnull=False)
+
     def dead(self, now: datetime | None = None) -> QuerySet[RefreshToken]:
         """Sessions none of whose tokens can ever be used again: safe to delete."""
         now = now or timezone.now()

@@ -55,6 +55,7 @@ __all__ = [
     "is_rehash",
     "is_session_revoked",
     "live_session_of",
+    "live_sessions",
     "open_session",
     "password_fingerprint",
     "refresh_fingerprints",
@@ -386,6 +387,12 @@ def _answer_old_token(
             sender=RefreshToken, user=session.user, session=session, request=request
         )
     raise ReusedToken()
+
+
+def live_sessions(user: User) -> QuerySet[RefreshToken]:
+    """``user``'s live sessions, most recently used first: for display, so a replica
+    may answer."""
+    return RefreshToken.objects.live(_now()).filter(user_id=user.pk).order_by("-last_used_at")
 
 
 def live_session_of(user: User, session_id: object) -> RefreshToken | None:
