@@ -1,4 +1,8 @@
-"""The version matrix and the packaging check: ``nox -s django-5.2 django-6 package``.
+"""The version matrix and the packaging check: ``nox -s django-5.2 django-6 package``;
+``nox -s django-main`` runs the suite against Django's newest code this machine can reach
+(the main branch when ``DJANGO_MAIN`` names an archive or checkout of it, else the newest
+pre-release on PyPI), to see drift in the ORM and the admin early; CI reports it and
+does not fail on it.
 
 Interpreters are found on PATH, or among pyenv's versions on machines that have them.
 """
@@ -44,9 +48,11 @@ def interpreter(*versions: str) -> str:
     return f"python{versions[0]}"
 
 
-def install(session: nox.Session, django: str) -> None:
+def install(session: nox.Session, django: str, *, pre: bool = False) -> None:
     session.install("--upgrade", "pip")
     session.install("-e", ".", "--group", "test", "--group", "bench", django)
+    if pre:
+        session.install("--pre", "--upgrade", django)
 
 
 @nox.session(name="django-5.2", python=interpreter("3.11"))
@@ -61,6 +67,16 @@ def django_6(session: nox.Session) -> None:
     """The suite on Django 6.x."""
     install(session, "Django>=6.0,<7")
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(name="django-main", python=interpreter("3.13", "3.12"))
+def django_main(session: nox.Session) -> None:
+    """The in-process suite on Django's newest code, the fast path on; allowed to fail."""
+    main = os.environ.get("DJANGO_MAIN")
+    install(session, main or "Django>=6.0", pre=main is None)
+    session.run(
+        "python", "-m", "pytest", "-p", "no:cacheprovider", "-m", "not server", *session.posargs
+    )
 
 
 @nox.session(python=interpreter("3.11"))
