@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-import weakref
-from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import URLResolver, get_resolver, get_urlconf
+from django.urls import get_urlconf
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
 from rest_framework.request import Request
 
-from . import security, tokens
+from . import mounts, security, tokens
 from .conf import settings
 from .dpop import Proof, usable_algorithms, verify_proof
 from .exceptions import (
@@ -66,30 +64,10 @@ def enforce_csrf(request: HttpRequest) -> None:
         raise CSRFFailed(str(reason))
 
 
-# Whether each URLconf (its resolver) serves a view that sets the access cookie.
-_access_cookie_mounts: weakref.WeakKeyDictionary[URLResolver, bool] = weakref.WeakKeyDictionary()
-
-
 def access_cookie_mounted(urlconf: str | None = None) -> bool:
     """Whether the URLconf serves a view with ``access_transport="cookie"``
-    (``refreshauth.urls.patterns(access="cookie")``). Walked once per URLconf."""
-    resolver = get_resolver(urlconf)
-    found = _access_cookie_mounts.get(resolver)
-    if found is None:
-
-        def walk(patterns: Sequence[Any]) -> bool:
-            for pattern in patterns:
-                if isinstance(pattern, URLResolver):
-                    if walk(pattern.url_patterns):
-                        return True
-                    continue
-                initkwargs = getattr(pattern.callback, "view_initkwargs", None) or {}
-                if initkwargs.get("access_transport") == "cookie":
-                    return True
-            return False
-
-        found = _access_cookie_mounts[resolver] = walk(resolver.url_patterns)
-    return found
+    (``refreshauth.urls.patterns(access="cookie")``)."""
+    return mounts.serves("access_transport", "cookie", urlconf)
 
 
 def access_cookie_enabled() -> bool:

@@ -51,7 +51,7 @@ from django.conf import settings as django_settings
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 
-from . import keys, tokens
+from . import keys, mounts, tokens
 from .conf import SETTINGS, Setting, Settings, urls_prefix
 
 Messages = list[checks.CheckMessage]
@@ -356,21 +356,8 @@ def _check_cookies(c: Checked) -> Messages:
 
 def _cookie_mount() -> bool:
     """Whether the URLconf serves a view with ``transport="cookie"`` (``patterns("cookie")``)."""
-    from django.urls import URLResolver, get_resolver
-
-    def walk(patterns: Sequence[Any]) -> bool:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                if walk(pattern.url_patterns):
-                    return True
-                continue
-            initkwargs = getattr(pattern.callback, "view_initkwargs", None) or {}
-            if initkwargs.get("transport") == "cookie":
-                return True
-        return False
-
     try:
-        return walk(get_resolver().url_patterns)
+        return mounts.serves("transport", "cookie")
     except Exception:  # a broken URLconf is reported by Django's own checks
         return False
 

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from . import clients, ratelimit, security, sessions, tokens
+from . import clients, minting, ratelimit, security, sessions, tokens
 from .authentication import AccessTokenAuthentication, enforce_csrf, request_proof
 from .authentication import CSRFFailed as CSRFFailed  # its home before the access cookie
 from .clients import ClientInfo
@@ -35,7 +35,7 @@ from .exceptions import (
     ServiceUnavailable,
     TokenError,
 )
-from .models import RefreshToken, RevokeReason
+from .models import RevokeReason
 from .parsers import StrictFormParser, StrictJSONParser
 from .serializers import (
     LoginSerializer,
@@ -275,9 +275,7 @@ class RefreshAuthAPIView(APIView):
             del body["access_token"]  # no token reaches the page's JavaScript
         response = Response(body, headers=NO_STORE)
         if cookie:
-            remaining = int(result.session.expires_at.timestamp()) - int(
-                sessions._now().timestamp()
-            )
+            remaining = int(result.session.expires_at.timestamp()) - int(minting.now().timestamp())
             self.set_refresh_cookie(request, response, result.refresh_token, max(remaining, 0))
             get_token(request._request)
         if access_cookie:
@@ -402,9 +400,8 @@ class SessionListView(AuthenticatedAPIView):
     """GET sessions/: the caller's live sessions, most recently used first."""
 
     def get(self, request: Request) -> Response:
-        live = RefreshToken.objects.live(sessions._now()).filter(user_id=self.user(request).pk)
         serializer = SessionSerializer(
-            live.order_by("-last_used_at"),
+            sessions.live_sessions(self.user(request)),
             many=True,
             context={"current_sid": self.current_sid(request)},
         )
