@@ -343,19 +343,37 @@ def bench_cleanup(users: list[Any], sessions_count: int, rotations: int) -> dict
 
 
 def bulk_insert_expired(rows: int, user_id: int) -> None:
-    from django.db import connection
+    from django.db import connection, models
 
-    table = "refreshauth_refreshtoken"
-    columns = (
-        "id, user_id, jti_hash, previous_jti_hash, password_fingerprint, created_at, "
-        "last_used_at, expires_at, revoke_reason, user_agent"
-    )
+    from refreshauth.models import RefreshToken
+
+    table = RefreshToken._meta.db_table
+    given = [
+        "id",
+        "user_id",
+        "jti_hash",
+        "previous_jti_hash",
+        "password_fingerprint",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+    ]
+    # Every other text column that must not be null is left empty.
+    empty = [
+        f.column
+        for f in RefreshToken._meta.concrete_fields
+        if isinstance(f, (models.CharField, models.TextField))
+        and not f.null
+        and f.column not in given
+    ]
+    columns = ", ".join([*given, *empty])
+    blanks = "".join(", ''" for _ in empty)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT gen_random_uuid(), %s, "
                 "md5(g::text) || md5(g::text), '', '', now() - interval '9 days', "
-                "now() - interval '8 days', now() - interval '1 day', '', '' "
+                f"now() - interval '8 days', now() - interval '1 day'{blanks} "
                 "FROM generate_series(1, %s) AS g",
                 [user_id, rows],
             )
@@ -365,7 +383,7 @@ def bulk_insert_expired(rows: int, user_id: int) -> None:
                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %s) "
                 f"INSERT INTO {table} ({columns}) "
                 "SELECT lower(hex(randomblob(16))), %s, lower(hex(randomblob(32))), '', '', "
-                f"'{past}', '{past}', '{past}', '', '' FROM c",
+                f"'{past}', '{past}', '{past}'{blanks} FROM c",
                 [rows, user_id],
             )
 
