@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -683,6 +684,8 @@ def main() -> None:
     if args.load_warmup is None:
         args.load_warmup = 2.0 if quick else 5.0
     args.watch_pids = {}
+    # A terminated run unwinds too: the servers it started are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="refreshauth-bench-") as name, ExitStack() as stack:
         tmp = Path(name)
