@@ -450,6 +450,15 @@ def ratio(a: float, b: float) -> float:
 
 
 def report(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    lines = in_process_report(figures) if "authentication" in figures else []
+    if "load" in figures:
+        from bench.load import report as load_report
+
+        lines.extend(load_report(figures["load"]))
+    return lines
+
+
+def in_process_report(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
     a = figures["authentication"]
     r = figures["requests"]
     c = figures["cleanup"]
@@ -554,10 +563,6 @@ def report(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]
         )
     if "dpop" in figures:
         lines.extend(dpop_report(figures["dpop"], a, r))
-    if "load" in figures:
-        from bench.load import report as load_report
-
-        lines.extend(load_report(figures["load"]))
     return lines
 
 
@@ -661,6 +666,29 @@ def bench_load(tmp: Path, stack: ExitStack, args: argparse.Namespace) -> dict[st
     return load.run(options, log=lambda line: print(line, flush=True))
 
 
+def in_process(figures: dict[str, Any], users: list[Any], tmp: Path, args: Any) -> None:
+    """Everything but the load scenarios: one process, Django's test client."""
+    quick = args.quick
+    number, repeats = (2000, 5) if quick else (10000, 9)
+    refreshes = 500 if quick else 3000
+    print("authenticate() ...", flush=True)
+    figures["authentication"] = bench_authentication(users[0], number, repeats)
+    print("login and refresh ...", flush=True)
+    figures["requests"] = bench_requests(users, refreshes=refreshes)
+    print("DPoP-bound authenticate() and refresh ...", flush=True)
+    figures["dpop"] = {
+        **bench_dpop_authentication(users[0], number // 5, repeats),
+        **bench_dpop_refresh(users, refreshes=refreshes),
+    }
+    print("cleanup after the same activity ...", flush=True)
+    figures["cleanup"] = bench_cleanup(users, sessions_count=200 if quick else 2000, rotations=20)
+    print("clearing expired sessions at scale ...", flush=True)
+    figures["million"] = bench_million(users[0], rows=100_000 if quick else 1_000_000)
+    if not args.no_concurrency:
+        print("concurrent refreshes against gunicorn ...", flush=True)
+        figures["concurrency"] = bench_concurrency(tmp, rounds=5 if quick else 20, threads=32)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a run of a few minutes")
@@ -671,6 +699,9 @@ def main() -> None:
         help="run everything on a PostgreSQL server (and Redis) of its own, started here",
     )
     parser.add_argument("--no-load", action="store_true", help="skip the load scenarios")
+    parser.add_argument(
+        "--load-only", action="store_true", help="the load scenarios alone (for profiling)"
+    )
     parser.add_argument("--load-seconds", type=float, help="each load scenario's measured time")
     parser.add_argument("--load-warmup", type=float, help="each load scenario's warm-up")
     parser.add_argument(
@@ -723,26 +754,8 @@ def main() -> None:
                 "revision": revision(),
             }
         }
-        number, repeats = (2000, 5) if quick else (10000, 9)
-        refreshes = 500 if quick else 3000
-        print("authenticate() ...", flush=True)
-        figures["authentication"] = bench_authentication(users[0], number, repeats)
-        print("login and refresh ...", flush=True)
-        figures["requests"] = bench_requests(users, refreshes=refreshes)
-        print("DPoP-bound authenticate() and refresh ...", flush=True)
-        figures["dpop"] = {
-            **bench_dpop_authentication(users[0], number // 5, repeats),
-            **bench_dpop_refresh(users, refreshes=refreshes),
-        }
-        print("cleanup after the same activity ...", flush=True)
-        figures["cleanup"] = bench_cleanup(
-            users, sessions_count=200 if quick else 2000, rotations=20
-        )
-        print("clearing expired sessions at scale ...", flush=True)
-        figures["million"] = bench_million(users[0], rows=100_000 if quick else 1_000_000)
-        if not args.no_concurrency:
-            print("concurrent refreshes against gunicorn ...", flush=True)
-            figures["concurrency"] = bench_concurrency(tmp, rounds=5 if quick else 20, threads=32)
+        if not args.load_only:
+            in_process(figures, users, tmp, args)
         connection.close()
         skipped = ""
         if args.no_load:
