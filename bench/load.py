@@ -341,13 +341,15 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, user + system seconds) of ``pid``, or None once it is gone."""
+    """(parent pid, CPU seconds) of ``pid``, or None once it is gone. The CPU time
+    includes the children it has reaped (PostgreSQL's backends that ended), so that a
+    tree's total never goes down."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = raw[raw.rindex(")") + 2 :].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
+    return int(fields[1]), sum(int(v) for v in fields[11:15]) / TICK  # u, s, cu, cs time
 
 
 def tree_cpu(roots: list[int]) -> float:
