@@ -36,6 +36,18 @@ def opened(user: Any) -> sessions.TokenResponse:
     return sessions.open_session(user)
 
 
+@pytest.fixture
+def local_clock_cache(settings: Any) -> None:
+    """Tests that move the clock to expire a key need a cache that reads the same clock:
+    a Redis server counts its TTLs in its own time, which time-machine cannot move."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "clock",
+        }
+    }
+
+
 def test_revoked_session_refused_after_the_cache_is_flushed(
     api: APIClient, opened: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -56,6 +68,7 @@ def test_revoked_session_refused_when_its_key_was_evicted(
     assert refused(me(api, opened.access_token))
 
 
+@pytest.mark.usefixtures("local_clock_cache")
 def test_revocation_with_the_cache_down_is_honoured_within_the_ttl(
     clock: Any,
     api: APIClient,
@@ -161,6 +174,7 @@ def test_deleting_the_user_kills_its_access_tokens_even_with_live_cached(
     assert caches["default"].get(f"{state.KEY_PREFIX}{opened.session.pk}") == state.REVOKED
 
 
+@pytest.mark.usefixtures("local_clock_cache")
 def test_a_live_answer_is_remembered_for_the_ttl_only(
     clock: Any, opened: Any, settings: Any, django_assert_num_queries: Any
 ) -> None:
@@ -175,6 +189,7 @@ def test_a_live_answer_is_remembered_for_the_ttl_only(
         assert state.is_revoked(sid) is False
 
 
+@pytest.mark.usefixtures("local_clock_cache")
 def test_a_revoked_answer_outlives_the_last_access_token(
     clock: Any, opened: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
