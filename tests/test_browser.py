@@ -33,6 +33,15 @@ ACCESS_SECONDS = 4
 HAMMER_SECONDS = 18
 PASSWORD = "demo-password-123"
 CLIENT = "/static/refreshauth/refreshauth.js"
+# What a thief's page does with a copied refresh cookie: refresh with it, CSRF and all.
+REFRESH_WITH_COOKIE = """async () => {
+    await fetch("/demo/auth/csrf/");
+    const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
+    const response = await fetch("/demo/auth/refresh/", {method: "POST",
+        headers: {"X-CSRFToken": csrf, "Content-Type": "application/json"},
+        body: "{}"});
+    return {status: response.status, body: await response.json()};
+}"""
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -335,16 +344,7 @@ def test_a_stolen_token_replayed_elsewhere_ends_the_session_in_every_tab(
         thief.add_cookies([cookie])
         page = thief.new_page()
         page.goto(server.base_url + "/")
-        answer = page.evaluate(
-            """async () => {
-                await fetch("/demo/auth/csrf/");
-                const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
-                const response = await fetch("/demo/auth/refresh/", {method: "POST",
-                    headers: {"X-CSRFToken": csrf, "Content-Type": "application/json"},
-                    body: "{}"});
-                return {status: response.status, body: await response.json()};
-            }"""
-        )
+        answer = page.evaluate(REFRESH_WITH_COOKIE)
         assert answer["status"] == 200
         # The victim's tabs refresh when their token runs out, with the old cookie.
         for tab in tabs:
@@ -360,15 +360,7 @@ def test_a_stolen_token_replayed_elsewhere_ends_the_session_in_every_tab(
         (row,) = [s for s in server.sessions() if s["id"] == session_id]
         assert row["revoke_reason"] == "reuse"
         # The thief's new refresh token died with the session.
-        again = page.evaluate(
-            """async () => {
-                const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
-                const response = await fetch("/demo/auth/refresh/", {method: "POST",
-                    headers: {"X-CSRFToken": csrf, "Content-Type": "application/json"},
-                    body: "{}"});
-                return {status: response.status, body: await response.json()};
-            }"""
-        )
+        again = page.evaluate(REFRESH_WITH_COOKIE)
         assert again["status"] == 401 and again["body"]["code"] == "token_revoked"
     finally:
         victim.close()
