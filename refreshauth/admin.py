@@ -7,6 +7,7 @@ which a project adds to its user admin (``refreshauth`` edits no other app's adm
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
@@ -15,6 +16,9 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -25,6 +29,20 @@ if TYPE_CHECKING:
     SessionAdminBase = admin.ModelAdmin[RefreshToken]
 else:
     SessionAdminBase = admin.ModelAdmin
+
+
+def _relative(moment: datetime) -> str:
+    """``moment`` as "3 hours ago" or "in 6 days", its date and time as a tooltip."""
+    now = timezone.now()
+    if timedelta(0) <= now - moment < timedelta(minutes=1):
+        text = _("just now")
+    elif moment <= now:
+        text = _("%(delta)s ago") % {"delta": timesince(moment, now, depth=1)}
+    else:
+        text = _("in %(delta)s") % {"delta": timeuntil(moment, now, depth=1)}
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    full = date_format(local, "DATETIME_FORMAT")
+    return format_html('<span title="{}">{}</span>', full, text)
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -51,8 +69,8 @@ class RefreshTokenAdmin(SessionAdminBase):
         "user",
         "device",
         "ip_address",
-        "last_used_at",
-        "expires_at",
+        "last_used",
+        "expires",
         "state",
         "dpop",
     )
@@ -108,6 +126,16 @@ class RefreshTokenAdmin(SessionAdminBase):
     @admin.display(description=_("device"), ordering="user_agent")
     def device(self, obj: RefreshToken) -> str:
         return obj.device_name or devices.describe(obj.user_agent) or "-"
+
+    # Times in the list are relative ("3 hours ago", "in 6 days"), with the date in the
+    # tooltip and on the change page, so that the list stays readable at 1280 px.
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used(self, obj: RefreshToken) -> str:
+        return _relative(obj.last_used_at)
+
+    @admin.display(description=_("expires"), ordering="expires_at")
+    def expires(self, obj: RefreshToken) -> str:
+        return _relative(obj.expires_at)
 
     @admin.display(description=_("DPoP"), boolean=True, ordering="dpop_jkt")
     def dpop(self, obj: RefreshToken) -> bool:

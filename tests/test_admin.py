@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from refreshauth import sessions
 from refreshauth.models import RefreshToken, RevokeReason
@@ -136,6 +138,24 @@ def test_device_and_short_id_in_the_list(admin_client: Client, user: Any) -> Non
     html = admin_client.get("/admin/refreshauth/refreshtoken/").content.decode()
     assert "Chrome 156 on Linux" in html
     assert f">{str(row.pk)[:8]}</a>" in html
+
+
+def test_times_in_the_list_are_relative_with_the_date_in_a_tooltip(
+    clock: Any, admin_client: Client, user: Any
+) -> None:
+    now = timezone.now()
+    RefreshTokenFactory(
+        user=user,
+        last_used_at=now - timedelta(hours=3, minutes=5),
+        expires_at=now + timedelta(days=6, hours=2),
+    )
+    RefreshTokenFactory(
+        user=user, last_used_at=now - timedelta(seconds=20), expires_at=now - timedelta(days=2)
+    )
+    html = admin_client.get("/admin/refreshauth/refreshtoken/").content.decode()
+    assert '<span title="Jan. 1, 2030, 8:55 a.m.">3\xa0hours ago</span>' in html
+    assert ">in 6\xa0days</span>" in html
+    assert ">just now</span>" in html and ">2\xa0days ago</span>" in html
 
 
 def test_sessions_are_never_deleted_from_the_admin(admin_client: Client, user: Any) -> None:

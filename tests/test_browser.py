@@ -530,6 +530,62 @@ def test_the_demo_page_fits_the_screen(
         context.close()
 
 
+SAFARI_ON_IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_the_session_admin_is_readable_at_1280(
+    server: Running, browser: Any, tmp_path: Path
+) -> None:
+    """The sessions' change list at 1280 px: no horizontal scrolling, the device read from
+    the user agent rather than the raw string, a short id, no delete action."""
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "from django.contrib.auth import get_user_model; U = get_user_model(); "
+         "U.objects.filter(username='staff').exists() or "
+         "U.objects.create_superuser('staff', 'staff@example.com', 'staff-password-123')"],
+        cwd=ROOT, env=server.env, check=True, capture_output=True,
+    )  # fmt: skip
+    for named in ({}, {"device_name": "Work phone"}):
+        answer = server.server.post(
+            "/api/auth/login/",
+            {"username": "demo", "password": PASSWORD, **named},
+            headers={"User-Agent": SAFARI_ON_IPHONE},
+        )
+        assert answer.status == 200
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    try:
+        page = context.new_page()
+        page.goto(server.base_url + "/admin/login/?next=/admin/refreshauth/refreshtoken/")
+        page.fill("#id_username", "staff")
+        page.fill("#id_password", "staff-password-123")
+        page.click("input[type=submit]")
+        page.wait_for_selector("#result_list")
+        text = page.text_content("#result_list") or ""
+        assert "Mobile Safari 17 on iOS" in text and "Work phone" in text
+        assert "AppleWebKit" not in text  # the raw user agent is not the list's to show
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        # Every column in view: the list's own box does not scroll either.
+        assert page.evaluate(
+            "(() => { const r = document.querySelector('#changelist .results');"
+            " return r.scrollWidth <= r.clientWidth; })()"
+        )
+        actions = page.eval_on_selector_all(
+            "select[name=action] option", "(options) => options.map((o) => o.value)"
+        )
+        assert "revoke_selected" in actions and "delete_selected" not in actions
+        page.screenshot(
+            path=str(
+                Path(os.environ.get("REFRESHAUTH_SCREENSHOTS") or tmp_path) / "admin-1280.png"
+            ),
+            full_page=True,
+        )
+    finally:
+        context.close()
+
+
 # --- DPoP, once the server has it -------------------------------------------------
 
 needs_dpop = pytest.mark.skipif("DPOP" not in DEFAULTS, reason="the server has no DPOP setting")
