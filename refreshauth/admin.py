@@ -35,7 +35,7 @@ def _relative(moment: datetime) -> str:
     """``moment`` as "3 hours ago" or "in 6 days", its date and time as a tooltip."""
     now = timezone.now()
     if timedelta(0) <= now - moment < timedelta(minutes=1):
-        text = _("just now")
+        text = str(_("just now"))
     elif moment <= now:
         text = _("%(delta)s ago") % {"delta": timesince(moment, now, depth=1)}
     else:
