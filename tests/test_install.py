@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,16 @@ def test_readme_install_section_works_in_a_fresh_project(tmp_path: Path) -> None
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
 
     run(snippets["sh"], tmp_path, env)  # pip wheel ...; pip install dist/refreshauth-*.whl
-    assert list((tmp_path / "dist").glob("refreshauth-*.whl"))
+    (wheel,) = (tmp_path / "dist").glob("refreshauth-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = set(archive.namelist())
+    for name in (
+        "py.typed",
+        "static/refreshauth/refreshauth.js",
+        "static/refreshauth/refreshauth.d.ts",
+        "migrations/0002_device_name_dpop_jkt.py",
+    ):
+        assert f"refreshauth/{name}" in shipped, name  # fmt: skip
 
     run(["django-admin", "startproject", "mysite"], tmp_path, env)
     project = tmp_path / "mysite"
