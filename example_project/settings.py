@@ -129,6 +129,11 @@ DATABASES = {
     else sqlite_database(BASE_DIR / "db.sqlite3")
 }
 
+# A read replica (any URL that DATABASE_URL takes): reads go to it, writes to "default".
+if os.environ.get("REPLICA_DATABASE_URL"):
+    DATABASES["replica"] = database_from_url(os.environ["REPLICA_DATABASE_URL"])
+    DATABASE_ROUTERS = ["example_project.routers.PrimaryReplicaRouter"]
+
 # Rate-limit counters ("default") and refreshauth's session-state cache ("refreshauth")
 # must be shared by every worker process, and are kept apart: counters are many and
 # short-lived, and must not push session state out. Redis when REDIS_URL is set (the
