@@ -68,13 +68,17 @@ class RefreshTokenAdmin(SessionAdminBase):
         "short_id",
         "user",
         "device",
-        "ip_address",
+        "ip",
         "last_used",
         "expires",
         "state",
         "dpop",
     )
     list_display_links = ("short_id",)
+
+    class Media:
+        css = {"all": ["refreshauth/admin.css"]}
+
     list_filter = (StateFilter, "revoke_reason")
     list_select_related = ("user",)
     ordering = ("-last_used_at",)
@@ -129,7 +133,11 @@ class RefreshTokenAdmin(SessionAdminBase):
 
     # Times in the list are relative ("3 hours ago", "in 6 days"), with the date in the
     # tooltip and on the change page, so that the list stays readable at 1280 px.
-    @admin.display(description=_("last used"), ordering="last_used_at")
+    @admin.display(description=_("IP"), ordering="ip_address")
+    def ip(self, obj: RefreshToken) -> str:
+        return obj.ip_address or "-"
+
+    @admin.display(description=_("used"), ordering="last_used_at")
     def last_used(self, obj: RefreshToken) -> str:
         return _relative(obj.last_used_at)
 

@@ -563,6 +563,12 @@ def test_the_session_admin_is_readable_at_1280(
         page.fill("#id_password", "staff-password-123")
         page.click("input[type=submit]")
         page.wait_for_selector("#result_list")
+        page.screenshot(
+            path=str(
+                Path(os.environ.get("REFRESHAUTH_SCREENSHOTS") or tmp_path) / "admin-1280.png"
+            ),
+            full_page=True,
+        )
         text = page.text_content("#result_list") or ""
         assert "Mobile Safari 17 on iOS" in text and "Work phone" in text
         assert "AppleWebKit" not in text  # the raw user agent is not the list's to show
@@ -576,12 +582,6 @@ def test_the_session_admin_is_readable_at_1280(
             "select[name=action] option", "(options) => options.map((o) => o.value)"
         )
         assert "revoke_selected" in actions and "delete_selected" not in actions
-        page.screenshot(
-            path=str(
-                Path(os.environ.get("REFRESHAUTH_SCREENSHOTS") or tmp_path) / "admin-1280.png"
-            ),
-            full_page=True,
-        )
     finally:
         context.close()
 

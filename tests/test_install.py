@@ -105,6 +105,7 @@ def test_readme_install_section_works_in_a_fresh_project(tmp_path: Path) -> None
         "py.typed",
         "static/refreshauth/refreshauth.js",
         "static/refreshauth/refreshauth.d.ts",
+        "static/refreshauth/admin.css",
         "migrations/0002_device_name_dpop_jkt.py",
     ):
         assert f"refreshauth/{name}" in shipped, name  # fmt: skip
