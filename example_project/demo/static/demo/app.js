@@ -215,6 +215,7 @@ async function showApp() {
   $("steal-button").disabled = !page.steal || bffMode();
   $("theft-off").hidden = Boolean(page.steal);
   shownAt = Date.now();
+  tick();
   await Promise.all([me().catch(() => {}), loadSessions().catch(() => {})]);
 }
 
