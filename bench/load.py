@@ -314,11 +314,15 @@ def _psql(url: str, statement: str) -> None:
     parts = urlsplit(url)
     admin = urlunsplit(parts._replace(path="/postgres", query=""))
     psql = shutil.which("psql") or "psql"
-    subprocess.run(
+    # No PGOPTIONS: PgBouncer refuses the "options" startup parameter. PostgreSQL's
+    # notices ("does not exist, skipping") are kept out of the report, errors are not.
+    done = subprocess.run(
         [psql, admin, "-qc", statement.format(name=parts.path.lstrip("/"))],
-        check=True,
-        env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"},
+        capture_output=True,
+        text=True,
     )
+    if done.returncode:
+        raise RuntimeError(f"psql failed ({done.returncode}): {done.stderr.strip()}")
 
 
 def create_database(url: str) -> None:
